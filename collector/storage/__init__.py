@@ -1,0 +1,1 @@
+"""Storage: the public schema, engines, migrations and the writes the pipeline makes."""
