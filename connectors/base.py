@@ -54,9 +54,7 @@ def parse_duration(value: object) -> timedelta:
             )
         result = timedelta(seconds=sum(float(n) * _UNIT_SECONDS[u.lower()] for n, u in parts))
     else:
-        raise ValueError(
-            f"{value!r} is not a duration: write it as a quoted string such as \"6h\""
-        )
+        raise ValueError(f'{value!r} is not a duration: write it as a quoted string such as "6h"')
     if result <= timedelta(0):
         raise ValueError(f"{value!r} is not a duration: it must be longer than zero")
     return result

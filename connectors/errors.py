@@ -99,9 +99,7 @@ class RateLimited(PlatformError):
 
     outcome = "rate_limited"
 
-    def __init__(
-        self, message: str, *, retry_at: datetime, status_code: int | None = None
-    ) -> None:
+    def __init__(self, message: str, *, retry_at: datetime, status_code: int | None = None) -> None:
         super().__init__(message, status_code=status_code)
         self.retry_at = retry_at
 
@@ -111,9 +109,7 @@ class QuotaExhausted(PlatformError):
 
     outcome = "quota_exhausted"
 
-    def __init__(
-        self, message: str, *, reset_at: datetime, status_code: int | None = None
-    ) -> None:
+    def __init__(self, message: str, *, reset_at: datetime, status_code: int | None = None) -> None:
         super().__init__(message, status_code=status_code)
         self.reset_at = reset_at
 

@@ -37,8 +37,13 @@ def test_migrations_bring_an_empty_database_to_head(engine: Engine) -> None:
 def test_storing_the_same_observation_twice_adds_no_rows(engine: Engine) -> None:
     _store(engine, T0)
     _store(engine, T0)
-    assert [_count(engine, t) for t in ("account", "profile_snapshot", "post", "post_snapshot")] == [
-        1, 1, 1, 1,
+    assert [
+        _count(engine, t) for t in ("account", "profile_snapshot", "post", "post_snapshot")
+    ] == [
+        1,
+        1,
+        1,
+        1,
     ]
 
 
@@ -63,7 +68,9 @@ def test_post_latest_view_computes_engagement_rate_by_followers(engine: Engine) 
             text("SELECT likes, interactions, engagement_rate_by_followers FROM post_latest")
         ).one()
     assert (row.likes, row.interactions, round(row.engagement_rate_by_followers, 4)) == (
-        48, 50, 0.05,
+        48,
+        50,
+        0.05,
     )
 
 

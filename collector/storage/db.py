@@ -19,7 +19,9 @@ from sqlmodel import create_engine
 __all__ = [
     "DEFAULT_DB_URL",
     "DatabaseURLError",
+    "SchemaNotReady",
     "current_revision",
+    "ensure_schema",
     "head_revision",
     "make_engine",
     "normalise_url",
@@ -105,3 +107,38 @@ def current_revision(engine: Engine) -> str | None:
     """The revision the database is at, or None if it was never migrated."""
     with engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
+
+
+class SchemaNotReady(RuntimeError):
+    """The database's schema is not the one this version of Collector writes."""
+
+
+def ensure_schema(engine: Engine, *, allow_upgrade: bool) -> str:
+    """Make sure the schema is at head before the daemon writes.
+
+    An empty database is created at once (nothing to lose). An older schema is upgraded only
+    when ``allow_upgrade`` says so, because ops may want to back up first; a newer one (written
+    by a later version) is refused rather than written with the wrong shape.
+    Returns what was done: ``"current"``, ``"created"`` or ``"upgraded"``.
+    """
+    head = head_revision()
+    current = current_revision(engine)
+    if current == head:
+        return "current"
+    if current is None:
+        upgrade(engine)
+        return "created"
+    script = ScriptDirectory.from_config(_alembic_config())
+    known = {rev.revision for rev in script.walk_revisions()}
+    if current not in known:
+        raise SchemaNotReady(
+            f"the database schema ({current}) is newer than this version of Collector "
+            f"knows (head {head}); upgrade Collector"
+        )
+    if not allow_upgrade:
+        raise SchemaNotReady(
+            f"the database schema is at {current}, this version needs {head}: run "
+            "'collector db upgrade --db URL' (back up first) or start with --upgrade-db"
+        )
+    upgrade(engine)
+    return "upgraded"

@@ -133,7 +133,9 @@ class PostSnapshot(SQLModel, table=True):
     __tablename__ = "post_snapshot"
     __table_args__ = {"sqlite_with_rowid": False}
 
-    post_id: int = Field(sa_column_args=[ForeignKey("post.id", ondelete="CASCADE")], primary_key=True)
+    post_id: int = Field(
+        sa_column_args=[ForeignKey("post.id", ondelete="CASCADE")], primary_key=True
+    )
     collected_at: datetime = Field(sa_type=UTCDateTime, primary_key=True)
     views: int | None = Field(default=None, sa_type=BigInteger)
     likes: int | None = Field(default=None, sa_type=BigInteger)

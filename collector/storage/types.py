@@ -14,7 +14,7 @@ __all__ = ["UTCDateTime", "to_utc"]
 
 # Second precision: no platform publishes sub-second collection times, and 7 bytes fewer per
 # row add up over millions of snapshots. The text form stays readable for downstream SQL.
-_SQLITE_DATETIME = sqlite.DATETIME(
+_SQLITE_DATETIME = sqlite.DATETIME(  # type: ignore[no-untyped-call]
     storage_format="%(year)04d-%(month)02d-%(day)02d %(hour)02d:%(minute)02d:%(second)02d",
     regexp=r"(\d+)-(\d+)-(\d+) (\d+):(\d+):(\d+)",
 )

@@ -285,7 +285,8 @@ SELECT account_id, platform, handle, {day} AS day,
        sum(views) AS views, sum(likes) AS likes, sum(comments) AS comments,
        sum(shares) AS shares, sum(saves) AS saves, sum(interactions) AS interactions,
        avg(engagement_rate_by_followers) AS engagement_rate_by_followers,
-       CAST(sum(interactions) AS DOUBLE PRECISION) / NULLIF(sum(views), 0) AS engagement_rate_by_views
+       CAST(sum(interactions) AS DOUBLE PRECISION) / NULLIF(sum(views), 0)
+           AS engagement_rate_by_views
 FROM post_latest
 GROUP BY account_id, platform, handle, {day}
 """,

@@ -1,0 +1,342 @@
+"""The ``collector`` command line (names are a public contract: see DESIGN.md).
+
+Exit codes: 0 success; 1 the work ran but something failed (a platform, a file); 2 the input
+was unusable (configuration, arguments, database URL). Errors are sentences, not tracebacks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from sqlalchemy.engine import Engine, make_url
+
+from collector.logs import add_secrets, configure_logging
+from collector.settings import ConfigInvalid, Settings, check_files, load_settings
+from collector.storage.db import (
+    DatabaseURLError,
+    SchemaNotReady,
+    ensure_schema,
+    make_engine,
+    resolve_db_url,
+    upgrade,
+)
+from connectors.http import utcnow
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="collector",
+    help="Watch public creators, store how their audience moves, flag bought audiences.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+config_app = typer.Typer(help="Configuration files.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(config_app, name="config")
+
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+out = Console(highlight=False, soft_wrap=True)
+
+ConfigOption = Annotated[
+    Path, typer.Option("--config", "-c", help="Path to collector.toml.", show_default=True)
+]
+DbOption = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        help="SQLAlchemy URL; wins over COLLECTOR_DB_URL and the config's [database] url.",
+    ),
+]
+DEMO_CONFIG = Path(__file__).resolve().parent.parent / "config" / "demo.toml"
+
+
+class CliError(Exception):
+    """An error to print as one sentence and exit with ``code``."""
+
+    def __init__(self, message: str, code: int = 2) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _load(config: Path) -> Settings:
+    try:
+        settings = load_settings(config)
+    except ConfigInvalid as exc:
+        raise CliError("\n".join(str(p) for p in exc.problems)) from None
+    add_secrets(settings.secrets())
+    for warning in settings.warnings:
+        err.print(f"warning: {warning}", markup=False)
+    return settings
+
+
+def _engine(url: str, *, allow_upgrade: bool = False, create: bool = True) -> Engine:
+    try:
+        password = make_url(url).password
+    except Exception:
+        password = None
+    if password:
+        # Compose and ops put the database password in the URL; it is a secret like a token.
+        add_secrets([str(password)])
+    try:
+        engine = make_engine(url)
+        if create:
+            ensure_schema(engine, allow_upgrade=allow_upgrade)
+    except (DatabaseURLError, SchemaNotReady) as exc:
+        raise CliError(str(exc)) from None
+    except Exception as exc:
+        raise CliError(f"cannot open the database: {exc.__class__.__name__}: {exc}") from None
+    return engine
+
+
+def _setup_logging(settings: Settings | None, level: str | None, fmt: str | None) -> None:
+    configure_logging(
+        level=level or (settings.logging.level if settings else "info"),
+        fmt=(fmt or (settings.logging.format if settings else "auto")),  # type: ignore[arg-type]
+        secrets=settings.secrets() if settings else (),
+    )
+
+
+LogLevel = Annotated[str | None, typer.Option("--log-level", help="debug, info, warning or error.")]
+LogFormat = Annotated[str | None, typer.Option("--log-format", help="auto, json or console.")]
+
+
+@app.command()
+def run(
+    config: ConfigOption = Path("collector.toml"),
+    db: DbOption = None,
+    upgrade_db: Annotated[
+        bool, typer.Option("--upgrade-db", help="Upgrade the schema first if it is older.")
+    ] = False,
+    log_level: LogLevel = None,
+    log_format: LogFormat = None,
+) -> None:
+    """Run the daemon: collect every due account on schedule until SIGTERM or Ctrl-C."""
+    from collector.daemon import Daemon, build_collection
+
+    settings = _load(config)
+    _setup_logging(settings, log_level, log_format)
+    engine = _engine(resolve_db_url(db, settings.database.url), allow_upgrade=upgrade_db)
+    collection = build_collection(settings, engine)
+    if not collection.dispatchers:
+        raise CliError("no platform can be collected: enable one in " + str(config))
+    code = asyncio.run(Daemon(collection).run())
+    engine.dispose()
+    raise typer.Exit(code)
+
+
+@app.command()
+def collect(
+    config: ConfigOption = Path("collector.toml"),
+    db: DbOption = None,
+    platform: Annotated[
+        list[str] | None, typer.Option("--platform", "-p", help="Only this platform (repeatable).")
+    ] = None,
+    once: Annotated[
+        bool, typer.Option("--once", help="One pass, even if more accounts fall due meanwhile.")
+    ] = False,
+    all_accounts: Annotated[
+        bool, typer.Option("--all", help="Collect every active account, due or not.")
+    ] = False,
+    log_level: LogLevel = None,
+    log_format: LogFormat = None,
+) -> None:
+    """Collect the due accounts now and exit (1 if any account or platform failed)."""
+    from collector.daemon import build_collection
+    from collector.pipeline import PassResult
+
+    settings = _load(config)
+    _setup_logging(settings, log_level, log_format)
+    engine = _engine(resolve_db_url(db, settings.database.url))
+    unknown = sorted(set(platform or ()) - set(settings.platforms))
+    if unknown:
+        raise CliError(f"not configured in {config}: {', '.join(unknown)}")
+    collection = build_collection(settings, engine, platforms=platform)
+
+    async def passes() -> list[PassResult | BaseException]:
+        try:
+            await collection.db(collection.sync_watchlist, utcnow)
+            results: list[PassResult | BaseException] = []
+            # Without --once, drain: accounts that fell due during a long pass are taken too.
+            for _ in range(1 if once or all_accounts else 10):
+                round_results = await asyncio.gather(
+                    *(
+                        d.run_pass(include_not_due=all_accounts)
+                        for d in collection.dispatchers.values()
+                    ),
+                    return_exceptions=True,
+                )
+                results.extend(round_results)
+                if all(
+                    isinstance(r, PassResult) and r.status in ("idle", "paused")
+                    for r in round_results
+                ):
+                    break
+            return results
+        finally:
+            await collection.aclose()
+
+    results = asyncio.run(passes())
+    engine.dispose()
+    failed = bool(collection.broken)
+    for name, problem in collection.broken.items():
+        err.print(f"{name}: connector unavailable: {problem}", markup=False)
+    for result in results:
+        if isinstance(result, BaseException):
+            failed = True
+            err.print(f"a pass crashed: {result.__class__.__name__}: {result}", markup=False)
+            continue
+        if result.status in ("failed", "partial") or (result.status == "paused" and result.error):
+            failed = True
+        if result.status != "idle":
+            t = result.totals
+            out.print(
+                f"{result.platform}: {result.status}: {t.succeeded}/{t.accounts} accounts, "
+                f"{t.profile_rows} profile and {t.post_rows} post snapshots, {t.calls} calls "
+                f"in {result.duration_seconds:.2f}s"
+                + (f" ({result.error})" if result.error else ""),
+                markup=False,
+            )
+    if not any(isinstance(r, PassResult) and r.status != "idle" for r in results):
+        out.print("nothing was due")
+    raise typer.Exit(1 if failed else 0)
+
+
+@app.command("import")
+def import_(
+    files: Annotated[list[Path], typer.Argument(help="CSV files of profile or post rows.")],
+    db: DbOption = None,
+) -> None:
+    """Import profile or post snapshots from CSV (the header tells which)."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from collector.importer import import_files
+
+    engine = _engine(resolve_db_url(db))
+    with Progress(
+        TextColumn("importing"),
+        BarColumn(),
+        TextColumn("{task.completed:,} rows"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    ) as progress:
+        task = progress.add_task("rows", total=None)
+        results, failures = import_files(
+            engine,
+            files,
+            now=utcnow(),
+            progress=lambda rows: progress.update(task, completed=rows),
+        )
+    engine.dispose()
+    for result in results:
+        rate = result.rows / result.seconds if result.seconds > 0 else float(result.rows)
+        out.print(
+            f"{result.path}: {result.rows:,} {result.kind} rows imported "
+            f"({result.accounts_created} new accounts) in {result.seconds:.2f}s, "
+            f"{rate:,.0f} rows/s",
+            markup=False,
+        )
+    for failure in failures:
+        err.print(str(failure), markup=False)
+    raise typer.Exit(1 if failures else 0)
+
+
+@db_app.command("upgrade")
+def db_upgrade(db: DbOption = None) -> None:
+    """Create or upgrade the database schema to this version's head."""
+    from collector.storage.db import current_revision, head_revision
+
+    engine = _engine(resolve_db_url(db), create=False)
+    before = current_revision(engine)
+    try:
+        upgrade(engine)
+    except Exception as exc:
+        raise CliError(f"upgrade failed: {exc.__class__.__name__}: {exc}") from None
+    after = current_revision(engine)
+    engine.dispose()
+    if before == after:
+        out.print(f"schema already at {after} (head {head_revision()})")
+    else:
+        out.print(f"schema upgraded from {before or 'empty'} to {after}")
+
+
+@config_app.command("check")
+def config_check(
+    files: Annotated[
+        list[Path], typer.Argument(help="collector.toml and/or watchlist.yaml files.")
+    ],
+) -> None:
+    """Validate configuration files; print every problem with file:line and exit 2 if any."""
+    problems = check_files(files)
+    errors = [p for p in problems if p.severity == "error"]
+    for problem in problems:
+        (err if problem.severity == "error" else out).print(
+            f"{problem.severity}: {problem}", markup=False
+        )
+    if errors:
+        err.print(f"{len(errors)} error(s) in {len(files)} file(s)", markup=False)
+        raise typer.Exit(2)
+    out.print(
+        f"ok: {len(files)} file(s) valid" + (f", {len(problems)} warning(s)" if problems else "")
+    )
+
+
+@app.command()
+def demo(
+    config: ConfigOption = DEMO_CONFIG,
+    db: DbOption = None,
+    seconds: Annotated[
+        float | None, typer.Option("--seconds", help="Stop after this long (default: Ctrl-C).")
+    ] = None,
+) -> None:
+    """Run the daemon on the demo platform into a local SQLite file, with a live table."""
+    from collector.daemon import Daemon, build_collection
+    from collector.demo_view import live_table
+
+    if not config.exists():
+        raise CliError(f"demo configuration not found at {config}: pass --config")
+    settings = _load(config)
+    url = resolve_db_url(db, settings.database.url)
+    # The live table owns the terminal; log lines would tear it, so only problems are logged.
+    configure_logging(level="warning", fmt="console", secrets=settings.secrets())
+    engine = _engine(url, allow_upgrade=True)
+    collection = build_collection(settings, engine)
+    out.print(f"[bold]Collector demo[/] — storing into {url}; Ctrl-C to stop")
+
+    async def main() -> int:
+        daemon = Daemon(collection)
+        runner = asyncio.create_task(daemon.run())
+        started = time.monotonic()
+        try:
+            await live_table(
+                engine,
+                out,
+                stop=daemon.stop_event,
+                deadline=(None if seconds is None else started + seconds),
+            )
+        finally:
+            daemon.request_stop()
+            code = await runner
+        return code
+
+    code = asyncio.run(main())
+    engine.dispose()
+    raise typer.Exit(code)
+
+
+def main() -> None:
+    """Console entry point."""
+    try:
+        app()
+    except CliError as exc:
+        err.print(f"error: {exc}", markup=False)
+        sys.exit(exc.code)

@@ -1,0 +1,360 @@
+"""One platform's collection pass: due accounts → connector → one transaction per batch.
+
+The dispatcher is the only place that knows both a connector and the database. It asks the
+database what is due, hands batches sized to the connector's batch endpoint to the connector,
+and stores each batch's snapshots together with the accounts' new state, so a crash can lose a
+batch in flight but never leave half of one. It branches on the error tree of
+:mod:`connectors.errors`, never on messages.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+import structlog
+
+from collector.storage.state import AccountOutcome, DueAccount, RunTotals, Store
+from connectors.base import Connector
+from connectors.errors import (
+    AccountError,
+    AuthError,
+    ConfigError,
+    ConnectorError,
+    PayloadChanged,
+    PlatformError,
+    QuotaExhausted,
+    RateLimited,
+)
+from connectors.http import Clock, utcnow
+from connectors.records import AccountRef, History, PostPage, ProfileRecord
+
+__all__ = ["DbRunner", "Dispatcher", "PassResult"]
+
+T = TypeVar("T")
+log = structlog.get_logger("collector.pipeline")
+
+#: How long a platform pauses after refusing our credentials: long enough not to hammer it,
+#: short enough that a fixed token is picked up soon.
+AUTH_PAUSE = timedelta(minutes=15)
+#: A failed account is retried sooner than its interval, with backoff, but never later.
+FAILURE_BACKOFF_BASE = timedelta(seconds=30)
+#: After this many batches in a row fail on the platform side, the pass stops early.
+MAX_FAILED_BATCHES_IN_A_ROW = 3
+
+
+class DbRunner:
+    """Runs blocking database calls on one dedicated thread.
+
+    One thread means SQLite sees a single writer, and the event loop keeps serving fetches
+    while a batch is written.
+    """
+
+    def __init__(self) -> None:
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="collector-db")
+
+    async def __call__(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, lambda: fn(*args, **kwargs))
+
+    def close(self) -> None:
+        """Wait for the write in progress, then stop the thread."""
+        self._executor.shutdown(wait=True)
+
+
+@dataclass(slots=True)
+class PassResult:
+    """What one pass did, for the caller's exit code and the canonical log line."""
+
+    platform: str
+    run_id: int | None
+    status: str  # ok | partial | failed | paused | idle
+    totals: RunTotals
+    duration_seconds: float
+    paused_until: datetime | None = None
+    error: str | None = None
+
+
+class Dispatcher:
+    """Collects the due accounts of one platform; one instance per platform, long-lived."""
+
+    def __init__(
+        self,
+        connector: Connector,
+        store: Store,
+        db: DbRunner,
+        *,
+        clock: Clock = utcnow,
+        jitter: float = 0.1,
+        max_accounts_per_pass: int = 5000,
+        concurrency: int | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.connector = connector
+        self.platform = connector.name
+        self.store = store
+        self.db = db
+        self.clock = clock
+        self.jitter = jitter
+        self.max_accounts_per_pass = max_accounts_per_pass
+        self.concurrency = concurrency or connector.config.max_connections
+        self.rng = rng or random.Random()
+        self.paused_until: datetime | None = None
+        self.pause_reason: str | None = None
+        self._stopping = asyncio.Event()
+        self._failing_since: datetime | None = None
+
+    def stop(self) -> None:
+        """Take no new batch; the batch in flight finishes and is stored."""
+        self._stopping.set()
+
+    @property
+    def interval(self) -> timedelta:
+        """The platform's profile refresh interval."""
+        return self.connector.config.interval
+
+    def _next_due(self, now: datetime) -> datetime:
+        # Jitter spreads accounts added together, so they stop arriving in one burst.
+        return now + self.interval * (1 + self.rng.uniform(0, self.jitter))
+
+    def _retry_due(self, now: datetime, failures: int) -> datetime:
+        backoff = FAILURE_BACKOFF_BASE * (1 << min(failures, 10))
+        return now + min(backoff, self.interval)
+
+    async def run_pass(self, *, include_not_due: bool = False) -> PassResult:
+        """Collect every due account once (or every active one with ``include_not_due``)."""
+        started = self.clock()
+        totals = RunTotals()
+        if self.paused_until is not None:
+            if started < self.paused_until:
+                return PassResult(
+                    self.platform, None, "paused", totals, 0.0, self.paused_until, self.pause_reason
+                )
+            log.info("platform resumed", platform=self.platform, after=self.pause_reason)
+            self.paused_until = self.pause_reason = None
+
+        due = await self.db(
+            self.store.due_accounts,
+            self.platform,
+            started,
+            limit=self.max_accounts_per_pass,
+            include_not_due=include_not_due,
+        )
+        if not due:
+            return PassResult(self.platform, None, "idle", totals, 0.0)
+
+        run_id = await self.db(self.store.start_run, self.platform, started)
+        calls_before = self.connector.stats.snapshot()
+        structlog.contextvars.bind_contextvars(platform=self.platform, run_id=run_id)
+        status, error = "failed", None
+        try:
+            status, error = await self._collect(run_id, due, totals)
+        except asyncio.CancelledError:
+            status, error = "interrupted", "cancelled at shutdown"
+            raise
+        except Exception as exc:
+            status, error = "failed", f"{exc.__class__.__name__}: {exc}"
+            raise
+        finally:
+            structlog.contextvars.unbind_contextvars("platform", "run_id")
+            totals.calls = self.connector.stats.calls - calls_before.calls
+            totals.quota_units = self.connector.stats.quota_units - calls_before.quota_units
+            finished = self.clock()
+            await self.db(
+                self.store.finish_run,
+                run_id,
+                totals,
+                status=status,
+                now=finished,
+                started_at=started,
+                error=error,
+            )
+        duration = (finished - started).total_seconds()
+        self._log_pass(run_id, status, totals, duration, error)
+        return PassResult(self.platform, run_id, status, totals, duration, self.paused_until, error)
+
+    async def _collect(
+        self, run_id: int, due: Sequence[DueAccount], totals: RunTotals
+    ) -> tuple[str, str | None]:
+        size = self.connector.batch_size
+        failed_batches = 0
+        error: str | None = None
+        for start in range(0, len(due), size):
+            if self._stopping.is_set():
+                return ("partial" if totals.accounts else "failed"), "stopped before the end"
+            batch = due[start : start + size]
+            outcomes, platform_error = await self._collect_batch(batch)
+            if outcomes:
+                now = self.clock()
+                profile_rows, post_rows = await self.db(self.store.store_batch, outcomes, now)
+                totals.profile_rows += profile_rows
+                totals.post_rows += post_rows
+                totals.accounts += len(outcomes)
+                for item in outcomes:
+                    totals.add(item.outcome)
+            if platform_error is None:
+                failed_batches = 0
+                continue
+            error = platform_error.message
+            if isinstance(platform_error, PayloadChanged):
+                await self.db(
+                    self.store.record_payload_error,
+                    self.platform,
+                    run_id,
+                    platform_error.message,
+                    platform_error.raw_body,
+                    self.clock(),
+                )
+            if self.paused_until is not None:
+                return ("partial" if totals.succeeded else "failed"), error
+            failed_batches += 1
+            if failed_batches >= MAX_FAILED_BATCHES_IN_A_ROW:
+                return ("partial" if totals.succeeded else "failed"), error
+        if totals.failed:
+            return ("partial" if totals.succeeded else "failed"), error
+        return "ok", None
+
+    async def _collect_batch(
+        self, batch: Sequence[DueAccount]
+    ) -> tuple[list[AccountOutcome], PlatformError | None]:
+        """Fetch one batch; return what to store and the platform-level error, if any."""
+        refs = [AccountRef(a.handle, a.platform_id, a.posts_cursor) for a in batch]
+        now = self.clock()
+        try:
+            answer = await self.connector.fetch_profiles(refs)
+        except PlatformError as exc:
+            self._on_platform_error(exc)
+            if self.paused_until is not None:
+                # Nothing was collected; the accounts wait for the platform, not for backoff.
+                await self.db(self.store.reschedule, [a.id for a in batch], self.paused_until)
+                return [], exc
+            return [
+                AccountOutcome(a, self._retry_due(now, a.consecutive_failures), error=exc)
+                for a in batch
+            ], exc
+        self._on_platform_ok()
+
+        semaphore = asyncio.Semaphore(self.concurrency)
+        platform_errors: list[PlatformError] = []
+
+        async def one(account: DueAccount) -> AccountOutcome:
+            failure = answer.failures.get(account.handle)
+            if failure is not None:
+                return AccountOutcome(account, None, error=failure)
+            profile = answer.profiles.get(account.handle)
+            if profile is None:
+                missing = PayloadChanged(
+                    f"{self.platform} answered without account {account.handle!r}", raw_body=b""
+                )
+                return AccountOutcome(
+                    account, self._retry_due(now, account.consecutive_failures), error=missing
+                )
+            async with semaphore:
+                history, posts, error = await self._details(account, profile)
+            if isinstance(error, PlatformError):
+                platform_errors.append(error)
+            return AccountOutcome(
+                account,
+                self._next_due(self.clock()),
+                profile=profile,
+                history=history,
+                posts=posts,
+                error=error,
+            )
+
+        outcomes = list(await asyncio.gather(*(one(a) for a in batch)))
+        return outcomes, (platform_errors[0] if platform_errors else None)
+
+    async def _details(
+        self, account: DueAccount, profile: ProfileRecord
+    ) -> tuple[History | None, PostPage | None, ConnectorError | None]:
+        """History on first sight, then recent posts; the profile is kept whatever happens."""
+        history: History | None = None
+        config = self.connector.config
+        ref = AccountRef(account.handle, profile.platform_id, account.posts_cursor)
+        now = self.clock()
+        try:
+            if (
+                account.last_success_at is None
+                and self.connector.supports_history
+                and config.backfill_days > 0
+            ):
+                history = await self.connector.fetch_history(
+                    ref, start=now - timedelta(days=config.backfill_days), end=profile.collected_at
+                )
+            posts = await self.connector.fetch_posts(ref, since=now - config.posts_horizon)
+        except AccountError as exc:
+            return history, None, exc
+        except PlatformError as exc:
+            self._on_platform_error(exc)
+            return history, None, exc
+        return history, posts, None
+
+    def _on_platform_error(self, exc: PlatformError) -> None:
+        now = self.clock()
+        if isinstance(exc, QuotaExhausted):
+            self._pause(exc.reset_at, f"quota exhausted until {exc.reset_at.isoformat()}")
+        elif isinstance(exc, RateLimited):
+            self._pause(exc.retry_at, f"rate limited until {exc.retry_at.isoformat()}")
+        elif isinstance(exc, AuthError | ConfigError):
+            self._pause(
+                now + AUTH_PAUSE,
+                f"{exc.message}; fix [platforms.{self.platform}] in collector.toml or its "
+                "environment variables (other platforms go on)",
+            )
+        if self._failing_since is None:
+            # Logged once when the trouble starts and once on recovery, not every tick.
+            self._failing_since = now
+            log.error(
+                "platform failing", platform=self.platform, error=exc.message, outcome=exc.outcome
+            )
+
+    def _on_platform_ok(self) -> None:
+        if self._failing_since is not None:
+            log.info(
+                "platform recovered",
+                platform=self.platform,
+                failing_seconds=(self.clock() - self._failing_since).total_seconds(),
+            )
+            self._failing_since = None
+
+    def _pause(self, until: datetime, reason: str) -> None:
+        if self.paused_until is None or until > self.paused_until:
+            self.paused_until = until
+            self.pause_reason = reason
+            log.warning(
+                "platform paused", platform=self.platform, until=until.isoformat(), reason=reason
+            )
+
+    def _log_pass(
+        self, run_id: int, status: str, totals: RunTotals, duration: float, error: str | None
+    ) -> None:
+        # The one canonical line per dispatch.
+        log.info(
+            "dispatch",
+            platform=self.platform,
+            run_id=run_id,
+            outcome=status,
+            accounts=totals.accounts,
+            succeeded=totals.succeeded,
+            failed=totals.failed,
+            calls=totals.calls,
+            quota_units=totals.quota_units,
+            profile_rows=totals.profile_rows,
+            post_rows=totals.post_rows,
+            outcomes=totals.outcomes,
+            duration_seconds=round(duration, 3),
+            error=error,
+        )
+
+
+async def gather_passes(
+    passes: Sequence[Awaitable[PassResult]],
+) -> list[PassResult | BaseException]:
+    """Run passes of several platforms together; one platform's crash never stops another."""
+    return list(await asyncio.gather(*passes, return_exceptions=True))
