@@ -175,7 +175,8 @@ class Daemon:
         if self.on_pass is not None:
             self.on_pass(task.result())
 
-    async def _maintenance(self) -> None:
+    async def check_watchlist(self) -> None:
+        """Reload the watchlist if its file changed since the last look."""
         path = self.collection.settings.watchlist_path
         try:
             mtime = path.stat().st_mtime
@@ -239,7 +240,7 @@ class Daemon:
                 next_run_time=self.clock(),
             )
         scheduler.add_job(
-            self._maintenance,
+            self.check_watchlist,
             IntervalTrigger(seconds=WATCHLIST_CHECK_SECONDS),
             id="maintenance",
         )

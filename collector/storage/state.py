@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.engine import Connection, Engine
 
+from collector.logs import mask
 from collector.storage import repo
 from collector.storage.models import Account, CollectionRun, Creator, PayloadError
 from connectors.errors import AccountError, ConnectorError
@@ -163,7 +164,8 @@ class Store:
                     post_rows=totals.post_rows,
                     outcomes=dict(totals.outcomes),
                     duration_seconds=(now - started_at).total_seconds(),
-                    error=error,
+                    # Error text can quote a URL or a request; never let a token into the table.
+                    error=mask(error) if error else None,
                 )
             )
 
@@ -191,7 +193,7 @@ class Store:
                     platform=platform,
                     run_id=run_id,
                     received_at=now,
-                    message=message,
+                    message=mask(message),
                     raw_body=raw_body,
                 )
             )
