@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import Engine
 
 from collector.storage import repo
-from collector.storage.db import current_revision, head_revision
+from collector.storage.db import (
+    SchemaNotReady,
+    current_revision,
+    ensure_schema,
+    head_revision,
+    make_engine,
+)
 from connectors.records import PostRecord, ProfileRecord
 
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
@@ -82,3 +90,31 @@ def test_timestamps_come_back_as_utc(engine: Engine) -> None:
         table = ProfileSnapshot.__table__  # type: ignore[attr-defined]
         value = conn.execute(select(func.max(table.c.collected_at))).scalar_one()
     assert value == T0
+
+
+def test_sqlite_runs_in_wal_mode_with_foreign_keys_on(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    with engine.connect() as conn:
+        modes = (
+            conn.exec_driver_sql("PRAGMA journal_mode").scalar_one(),
+            conn.exec_driver_sql("PRAGMA foreign_keys").scalar_one(),
+        )
+    engine.dispose()
+    assert modes == ("wal", 1)
+
+
+def test_a_schema_from_a_newer_version_is_refused(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL)")
+        conn.exec_driver_sql("INSERT INTO alembic_version VALUES ('0000')")
+    with pytest.raises(SchemaNotReady, match="newer than this version"):
+        ensure_schema(engine, allow_upgrade=True)
+    engine.dispose()
+
+
+def test_an_empty_database_is_created_at_head(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    assert ensure_schema(engine, allow_upgrade=False) == "created"
+    assert current_revision(engine) == head_revision()
+    engine.dispose()
