@@ -209,6 +209,50 @@ def collect(
     raise typer.Exit(1 if failed else 0)
 
 
+@app.command()
+def plan(
+    config: ConfigOption = Path("collector.toml"),
+    posts_per_week: Annotated[
+        float, typer.Option("--posts-per-week", help="Assumed posting rate per account.")
+    ] = 3.5,
+) -> None:
+    """Show each platform's calls and quota units per pass, and the shortest interval allowed."""
+    from collector.plan import make_plan
+    from connectors.base import format_duration
+
+    settings = _load(config)
+    over = False
+    for item in make_plan(settings, posts_per_week=posts_per_week):
+        calls = ", ".join(f"{endpoint} {n:,}" for endpoint, n in item.calls_per_pass.items())
+        if item.problem:
+            verdict = item.problem
+        elif item.fits is None:
+            verdict = "no published daily cap: paced by the platform's rate-limit headers"
+        elif item.fits:
+            verdict = "fits the daily quota"
+        else:
+            over = True
+            verdict = "EXCEEDS the daily quota: lengthen the interval or watch fewer accounts"
+        capacity = (
+            "none published"
+            if item.capacity_per_day is None
+            else f"{item.capacity_per_day:,.0f} units"
+        )
+        shortest = (
+            ""
+            if item.shortest_interval is None
+            else f"; shortest interval the quota allows: {format_duration(item.shortest_interval)}"
+        )
+        out.print(
+            f"{item.platform}: {item.accounts:,} accounts every {format_duration(item.interval)}\n"
+            f"  one pass: {calls or 'no calls'} ({item.units_per_pass:,} quota units)\n"
+            f"  per day: {item.units_per_day:,.0f} units; daily capacity: {capacity}{shortest}\n"
+            f"  {verdict}",
+            markup=False,
+        )
+    raise typer.Exit(1 if over else 0)
+
+
 @app.command("import")
 def import_(
     files: Annotated[list[Path], typer.Argument(help="CSV files of profile or post rows.")],

@@ -116,6 +116,10 @@ def build_collection(
             collection.broken[name] = f"{exc.__class__.__name__}: {exc}"
             log.error("connector unavailable", platform=name, error=str(exc))
             continue
+        period = connector.budget.period_start()
+        if period is not None:
+            # A restart must not hand a daily quota back: count what today's runs spent.
+            connector.budget.seed(store.quota_units_since(name, period), period)
         collection.dispatchers[name] = Dispatcher(
             connector, store, collection.db, clock=clock, jitter=settings.scheduler.jitter
         )

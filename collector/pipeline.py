@@ -32,9 +32,9 @@ from connectors.errors import (
     RateLimited,
 )
 from connectors.http import Clock, utcnow
-from connectors.records import AccountRef, History, PostPage, ProfileRecord
+from connectors.records import AccountRef, History, PostPage, PostRecord, PostRef, ProfileRecord
 
-__all__ = ["DbRunner", "Dispatcher", "PassResult"]
+__all__ = ["DbRunner", "Dispatcher", "PassResult", "next_post_poll"]
 
 T = TypeVar("T")
 log = structlog.get_logger("collector.pipeline")
@@ -46,6 +46,26 @@ AUTH_PAUSE = timedelta(minutes=15)
 FAILURE_BACKOFF_BASE = timedelta(seconds=30)
 #: After this many batches in a row fail on the platform side, the pass stops early.
 MAX_FAILED_BATCHES_IN_A_ROW = 3
+
+
+#: Posts younger than this are re-polled on every pass; older ones once a day.
+YOUNG_POST_AGE = timedelta(days=2)
+
+
+def next_post_poll(
+    published_at: datetime, now: datetime, *, interval: timedelta, horizon: timedelta
+) -> datetime | None:
+    """When a post's counts are next due, or None once it is past the horizon.
+
+    Engagement moves fast in a post's first days and saturates within a week or two, so the
+    schedule is: every pass while young, then daily, then never. Half an interval is taken off
+    each gap so that a pass that runs a little early still finds the post due.
+    """
+    age = now - published_at
+    if age >= horizon:
+        return None
+    gap = interval if age < YOUNG_POST_AGE else max(interval, timedelta(days=1))
+    return now + gap - interval / 2
 
 
 class DbRunner:
@@ -268,7 +288,96 @@ class Dispatcher:
             )
 
         outcomes = list(await asyncio.gather(*(one(a) for a in batch)))
+        if not platform_errors:
+            stats_error = await self._poll_posts(outcomes, now)
+            if stats_error is not None:
+                platform_errors.append(stats_error)
         return outcomes, (platform_errors[0] if platform_errors else None)
+
+    async def _poll_posts(
+        self, outcomes: Sequence[AccountOutcome], now: datetime
+    ) -> PlatformError | None:
+        """Keep the feed's posts that are new or due, and refresh due ones in batches.
+
+        Re-polls decay with age (:func:`next_post_poll`), so a post's counts are stored often
+        while engagement moves and not at all past the horizon. Where the platform has a batch
+        endpoint for counts, due posts (and posts the feed listed without counts) are fetched
+        together across the whole batch of accounts: 50 YouTube videos cost one call.
+        """
+        config = self.connector.config
+        horizon, interval = config.posts_horizon, config.interval
+        with_posts = [o for o in outcomes if o.posts is not None]
+        if not with_posts:
+            return None
+        known = await self.db(
+            self.store.known_posts,
+            [o.account.id for o in with_posts],
+            published_since=now - horizon,
+        )
+        wanted: list[PostRef] = []
+        owners: dict[str, tuple[AccountOutcome, dict[str, PostRecord]]] = {}
+        kept_by_account: dict[int, dict[str, PostRecord]] = {}
+        batch_size = self.connector.post_batch_size
+        for outcome in with_posts:
+            assert outcome.posts is not None
+            account_known = known[outcome.account.id]
+            kept: dict[str, PostRecord] = kept_by_account.setdefault(outcome.account.id, {})
+            platform_id = outcome.profile.platform_id if outcome.profile else None
+            for record in outcome.posts.posts:
+                post_id = record.platform_post_id
+                if now - record.published_at >= horizon:
+                    continue
+                schedule = account_known.get(post_id)
+                if schedule is not None and schedule[0] is not None and schedule[0] > now:
+                    continue  # known and not due: no row, no call
+                kept[post_id] = record
+                if record.has_counts:
+                    outcome.post_next_poll[post_id] = next_post_poll(
+                        record.published_at, now, interval=interval, horizon=horizon
+                    )
+                else:
+                    # Due at once until its counts arrive, so a failed stats call is retried.
+                    outcome.post_next_poll[post_id] = now
+                    if batch_size:
+                        wanted.append(
+                            PostRef(
+                                post_id, outcome.account.handle, platform_id, record.published_at
+                            )
+                        )
+                owners[post_id] = (outcome, kept)
+            if batch_size:
+                for post_id, (next_poll_at, published_at) in account_known.items():
+                    if post_id in kept or (next_poll_at is not None and next_poll_at > now):
+                        continue
+                    wanted.append(
+                        PostRef(post_id, outcome.account.handle, platform_id, published_at)
+                    )
+                    owners[post_id] = (outcome, kept)
+        error: PlatformError | None = None
+        for start in range(0, len(wanted), batch_size or 1):
+            chunk = wanted[start : start + batch_size]
+            try:
+                records = await self.connector.fetch_post_stats(chunk)
+            except PlatformError as exc:
+                self._on_platform_error(exc)
+                for ref in chunk:
+                    owners[ref.platform_post_id][0].error = exc
+                error = exc
+                break
+            for record in records:
+                owner = owners.get(record.platform_post_id)
+                if owner is None:
+                    continue
+                outcome, kept = owner
+                kept[record.platform_post_id] = record
+                outcome.post_next_poll[record.platform_post_id] = next_post_poll(
+                    record.published_at, now, interval=interval, horizon=horizon
+                )
+        for outcome in with_posts:
+            assert outcome.posts is not None
+            kept = kept_by_account[outcome.account.id]
+            outcome.posts = PostPage(tuple(kept.values()), outcome.posts.cursor)
+        return error
 
     async def _details(
         self, account: DueAccount, profile: ProfileRecord

@@ -19,9 +19,10 @@ from typing import Annotated, Any, ClassVar
 import httpx
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
 
+from connectors.budget import Budget, Unlimited
 from connectors.errors import ConnectorError, PayloadChanged, TransientError
 from connectors.http import Clock, RetryPolicy, classify_response, decode_json, make_client, utcnow
-from connectors.records import AccountRef, History, PostPage, ProfileBatch
+from connectors.records import AccountRef, History, PostPage, PostRecord, PostRef, ProfileBatch
 
 __all__ = [
     "CallStats",
@@ -135,6 +136,9 @@ class Connector(ABC):
             batch endpoint).
         default_base_url: The API root used when the config sets no ``base_url``.
         supports_history: True if :meth:`fetch_history` can reconstruct past observations.
+        post_batch_size: How many posts :meth:`fetch_post_stats` takes per call; 0 if the
+            platform has no batch endpoint for post counts (its feed carries them).
+        units_per_call: Quota units per call by endpoint name, where a call costs more than 1.
     """
 
     name: ClassVar[str]
@@ -142,6 +146,8 @@ class Connector(ABC):
     batch_size: ClassVar[int] = 1
     default_base_url: ClassVar[str] = ""
     supports_history: ClassVar[bool] = False
+    post_batch_size: ClassVar[int] = 0
+    units_per_call: ClassVar[Mapping[str, int]] = {}
 
     def __init__(
         self,
@@ -150,6 +156,7 @@ class Connector(ABC):
         transport: httpx.AsyncBaseTransport | None = None,
         clock: Clock = utcnow,
         retry: RetryPolicy | None = None,
+        budget: Budget | None = None,
     ) -> None:
         """Create the connector; no network traffic happens here.
 
@@ -158,11 +165,13 @@ class Connector(ABC):
             transport: An httpx transport to use instead of the network (tests).
             clock: Returns the current UTC time; injected so tests control time.
             retry: The retry policy; tests inject one whose waits do not sleep.
+            budget: The quota budget; defaults to :meth:`make_budget`.
         """
         self.config = config
         self.clock = clock
         self.retry = retry or RetryPolicy(clock=clock)
         self.stats = CallStats()
+        self.budget = budget or self.make_budget()
         self._transport = transport
         self._client: httpx.AsyncClient | None = None
 
@@ -193,6 +202,30 @@ class Connector(ABC):
         Returns:
             The posts, newest first, and the cursor to store with them.
         """
+
+    async def fetch_post_stats(self, posts: Sequence[PostRef]) -> list[PostRecord]:
+        """Current counts of up to ``post_batch_size`` known posts, through a batch endpoint.
+
+        Posts the platform no longer serves are left out of the result (the pipeline stops
+        polling them); account-level errors are not raised here.
+        """
+        raise NotImplementedError(f"{self.name} has no batch endpoint for post counts")
+
+    def make_budget(self) -> Budget:
+        """The platform's quota budget; override to read the platform's own signals."""
+        return Unlimited(clock=self.clock, sleep=self.retry.sleep)
+
+    def pass_cost(self, accounts: int, *, stats_posts: int = 0) -> dict[str, int]:
+        """Calls per endpoint of one pass over ``accounts`` accounts (the API minimum).
+
+        Args:
+            accounts: How many accounts the pass collects.
+            stats_posts: How many posts need their counts from :meth:`fetch_post_stats`.
+        """
+        calls = {"profiles": -(-accounts // self.batch_size), "posts": accounts}
+        if self.post_batch_size:
+            calls["post_stats"] = -(-stats_posts // self.post_batch_size)
+        return calls
 
     async def fetch_history(
         self, account: AccountRef, *, start: datetime, end: datetime
@@ -255,23 +288,42 @@ class Connector(ABC):
         endpoint: str | None = None,
         units: int = 1,
     ) -> Any:
-        """GET ``path`` under the retry policy and return its JSON body.
+        """GET ``path`` under the budget and the retry policy and return its JSON body.
 
         Args:
             path: Path relative to the base URL, or an absolute URL (pagination links).
             params: Query parameters.
-            endpoint: Name counted in :attr:`stats` (defaults to the path).
+            endpoint: Name counted in :attr:`stats` and by the budget (defaults to the path).
             units: Quota units the call costs.
         """
+        return await self.request_json("GET", path, params=params, endpoint=endpoint, units=units)
+
+    async def request_json(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json_body: Any = None,
+        headers: Mapping[str, str] | None = None,
+        endpoint: str | None = None,
+        units: int = 1,
+    ) -> Any:
+        """Send one request under the budget and the retry policy; return its JSON body."""
+        name = endpoint or path
 
         async def attempt() -> Any:
-            self.stats.count(endpoint or path, units)
+            await self.budget.acquire(name, units)
+            self.stats.count(name, units)
             try:
-                response = await self.client.get(path, params=params)
+                response = await self.client.request(
+                    method, path, params=params, json=json_body, headers=headers
+                )
             except httpx.TimeoutException as exc:
                 raise TransientError(f"timed out ({exc.__class__.__name__})") from None
             except httpx.TransportError as exc:
                 raise TransientError(f"connection failed ({exc.__class__.__name__})") from None
+            self.budget.observe(name, response.headers)
             error = self.classify(response)
             if error is not None:
                 raise error

@@ -8,7 +8,15 @@ from datetime import datetime
 
 from connectors.errors import AccountError
 
-__all__ = ["AccountRef", "History", "PostPage", "PostRecord", "ProfileBatch", "ProfileRecord"]
+__all__ = [
+    "AccountRef",
+    "History",
+    "PostPage",
+    "PostRecord",
+    "PostRef",
+    "ProfileBatch",
+    "ProfileRecord",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +70,19 @@ class PostRecord:
     shares: int | None = None
     quotes: int | None = None
     saves: int | None = None
+    #: False when the feed lists the post without its counts (YouTube's uploads playlist);
+    #: the pipeline then asks :meth:`Connector.fetch_post_stats` for them, in batches.
+    has_counts: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class PostRef:
+    """A known post whose counts the pipeline wants refreshed through a batch endpoint."""
+
+    platform_post_id: str
+    handle: str
+    account_platform_id: str | None
+    published_at: datetime
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,7 @@ from connectors.records import (
     History,
     PostPage,
     PostRecord,
+    PostRef,
     ProfileBatch,
     ProfileRecord,
 )
@@ -32,12 +33,17 @@ class ScriptedConnector(Connector):
     def __init__(self, config: PlatformConfig | None = None, **kwargs: object) -> None:
         super().__init__(config or PlatformConfig(interval=timedelta(hours=6)), **kwargs)  # type: ignore[arg-type]
         self.followers: dict[str, int] = {}
+        self._published: dict[str, datetime] = {}
         self.account_errors: dict[str, AccountError] = {}
         self.profile_error: ConnectorError | None = None
         self.posts_errors: dict[str, BaseException] = {}
         self.profile_calls: list[list[str]] = []
         self.post_calls: list[str] = []
         self.history_calls: list[str] = []
+        self.stats_calls: list[list[str]] = []
+        #: Ages of the posts each feed holds.
+        self.post_ages = [timedelta(days=1), timedelta(days=2)]
+        self.feed_has_counts = True
 
     async def fetch_profiles(self, accounts: Sequence[AccountRef]) -> ProfileBatch:
         assert len(accounts) <= self.batch_size
@@ -71,17 +77,26 @@ class ScriptedConnector(Connector):
             raise error
         now = self.clock()
         posts = tuple(
-            PostRecord(
-                f"{account.handle}-{k}",
-                now - timedelta(days=k),
-                now,
-                likes=10 * k,
-                comments=k,
-                views=None,
-            )
-            for k in (1, 2)
+            self._post(account.handle, k, age, now) for k, age in enumerate(self.post_ages, start=1)
         )
         return PostPage(posts, cursor=f"{account.handle}-1")
+
+    def _post(self, handle: str, k: int, age: timedelta, now: datetime) -> PostRecord:
+        key = f"{handle}-{k}"
+        # A post's publication time is fixed when first listed, so later passes see the same post.
+        published = self._published.setdefault(key, now - age)
+        if not self.feed_has_counts:
+            return PostRecord(key, published, now, has_counts=False)
+        return PostRecord(key, published, now, likes=10 * k, comments=k, views=None)
+
+    async def fetch_post_stats(self, posts: Sequence[PostRef]) -> list[PostRecord]:
+        assert len(posts) <= self.post_batch_size
+        self.stats.count("post_stats")
+        self.stats_calls.append([p.platform_post_id for p in posts])
+        now = self.clock()
+        return [
+            PostRecord(p.platform_post_id, p.published_at, now, likes=7, comments=1) for p in posts
+        ]
 
     async def fetch_history(
         self, account: AccountRef, *, start: datetime, end: datetime

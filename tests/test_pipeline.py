@@ -260,3 +260,100 @@ def test_a_stop_request_takes_no_new_batch(engine: Engine, db: DbRunner, clock: 
     dispatcher.stop()
     result = _run(dispatcher)
     assert (result.status, connector.profile_calls) == ("failed", [])
+
+
+def test_young_posts_are_polled_every_pass_and_older_ones_daily(
+    engine: Engine, db: DbRunner, clock: FakeClock
+) -> None:
+    _watch(engine, clock, ["a"])
+    dispatcher, connector = _dispatcher(engine, db, clock)
+    connector.followers = {"a": 1}
+    connector.post_ages = [timedelta(hours=12), timedelta(days=5)]
+    _run(dispatcher)
+    clock.advance(timedelta(hours=6, seconds=1))
+    result = _run(dispatcher)
+    assert result.totals.post_rows == 1  # only the young post was due again
+
+
+def test_posts_past_the_horizon_are_not_polled(
+    engine: Engine, db: DbRunner, clock: FakeClock
+) -> None:
+    _watch(engine, clock, ["a"])
+    dispatcher, connector = _dispatcher(engine, db, clock)
+    connector.followers = {"a": 1}
+    connector.post_ages = [timedelta(days=31)]
+    assert _run(dispatcher).totals.post_rows == 0
+
+
+def test_an_older_post_is_polled_again_after_a_day(
+    engine: Engine, db: DbRunner, clock: FakeClock
+) -> None:
+    _watch(engine, clock, ["a"])
+    dispatcher, connector = _dispatcher(engine, db, clock)
+    connector.followers = {"a": 1}
+    connector.post_ages = [timedelta(days=5)]
+    _run(dispatcher)
+    clock.advance(timedelta(days=1))
+    assert _run(dispatcher).totals.post_rows == 1
+
+
+class _Batched(ScriptedConnector):
+    post_batch_size = 3
+
+
+def test_posts_listed_without_counts_are_fetched_in_batches_across_accounts(
+    engine: Engine, db: DbRunner, clock: FakeClock
+) -> None:
+    _watch(engine, clock, ["a", "b"])
+    connector = _Batched(clock=clock)
+    dispatcher, _ = _dispatcher(engine, db, clock, connector)
+    connector.followers = {"a": 1, "b": 2}
+    connector.feed_has_counts = False
+    result = _run(dispatcher)
+    assert [len(c) for c in connector.stats_calls] == [3, 1]
+    assert result.totals.post_rows == 4
+
+
+def test_due_known_posts_missing_from_the_feed_are_refreshed_by_batch(
+    engine: Engine, db: DbRunner, clock: FakeClock
+) -> None:
+    _watch(engine, clock, ["a"])
+    connector = _Batched(clock=clock)
+    dispatcher, _ = _dispatcher(engine, db, clock, connector)
+    connector.followers = {"a": 1}
+    connector.post_ages = [timedelta(hours=3), timedelta(hours=20)]
+    _run(dispatcher)
+    connector.post_ages = [timedelta(hours=3)]  # the older post fell off the feed's first page
+    clock.advance(timedelta(hours=6, seconds=1))
+    _run(dispatcher)
+    assert connector.stats_calls == [["a-2"]]
+
+
+def test_a_post_whose_counts_did_not_arrive_stays_due(
+    engine: Engine, db: DbRunner, clock: FakeClock
+) -> None:
+    _watch(engine, clock, ["a"])
+    dispatcher, connector = _dispatcher(engine, db, clock)  # no batch endpoint
+    connector.followers = {"a": 1}
+    connector.feed_has_counts = False
+    _run(dispatcher)
+    assert _scalar(engine, "SELECT count(*) FROM post WHERE next_poll_at IS NOT NULL") == 2
+    assert _scalar(engine, "SELECT count(*) FROM post_snapshot") == 0
+
+
+@pytest.mark.parametrize(
+    ("age", "due_in"),
+    [
+        (timedelta(hours=1), timedelta(hours=3)),
+        (timedelta(days=3), timedelta(hours=21)),
+        (timedelta(days=30), None),
+    ],
+)
+def test_the_post_poll_schedule_decays_with_age(age: timedelta, due_in: timedelta | None) -> None:
+    from datetime import UTC, datetime
+
+    from collector.pipeline import next_post_poll
+
+    now = datetime(2026, 11, 2, tzinfo=UTC)
+    due = next_post_poll(now - age, now, interval=timedelta(hours=6), horizon=timedelta(days=30))
+    assert due == (None if due_in is None else now + due_in)

@@ -114,6 +114,7 @@ class Post(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("account_id", "platform_post_id", name="uq_post_account_platform_id"),
         Index("ix_post_account_published", "account_id", "published_at"),
+        Index("ix_post_account_next_poll", "account_id", "next_poll_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -125,6 +126,8 @@ class Post(SQLModel, table=True):
     caption: str | None = None
     first_seen_at: datetime = Field(sa_type=UTCDateTime)
     last_polled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # When the counts are next due; re-polls decay with age and stop past the horizon.
+    next_poll_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class PostSnapshot(SQLModel, table=True):

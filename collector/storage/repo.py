@@ -121,9 +121,18 @@ def upsert_profile_snapshots(conn: Connection, rows: Sequence[Mapping[str, Any]]
 
 
 def upsert_posts(
-    conn: Connection, account_id: int, posts: Sequence[PostRecord], *, now: datetime
+    conn: Connection,
+    account_id: int,
+    posts: Sequence[PostRecord],
+    *,
+    now: datetime,
+    next_poll_at: Mapping[str, datetime | None] | None = None,
 ) -> dict[str, int]:
-    """Insert or refresh the posts of one account; returns their ids by platform post id."""
+    """Insert or refresh the posts of one account; returns their ids by platform post id.
+
+    ``next_poll_at`` gives, by platform post id, when each post's counts are next due; posts
+    it does not name keep their schedule.
+    """
     if not posts:
         return {}
     latest: dict[str, PostRecord] = {}
@@ -141,6 +150,7 @@ def upsert_posts(
             "caption": p.caption,
             "first_seen_at": now,
             "last_polled_at": to_utc(p.collected_at),
+            "next_poll_at": (next_poll_at or {}).get(p.platform_post_id),
         }
         for p in latest.values()
     ]
@@ -156,6 +166,7 @@ def upsert_posts(
                 "caption": func.coalesce(excluded.caption, POST.c.caption),
                 "published_at": excluded.published_at,
                 "last_polled_at": excluded.last_polled_at,
+                "next_poll_at": func.coalesce(excluded.next_poll_at, POST.c.next_poll_at),
             },
         )
         conn.execute(stmt, list(chunk))

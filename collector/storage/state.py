@@ -8,17 +8,17 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from collector.logs import mask
 from collector.storage import repo
-from collector.storage.models import Account, CollectionRun, Creator, PayloadError
+from collector.storage.models import Account, CollectionRun, Creator, PayloadError, Post
 from connectors.errors import AccountError, ConnectorError
 from connectors.records import History, PostPage, PostRecord, ProfileRecord
 
@@ -32,6 +32,7 @@ __all__ = [
 ]
 
 ACCOUNT: Table = Account.__table__  # type: ignore[attr-defined]
+POST: Table = Post.__table__  # type: ignore[attr-defined]
 CREATOR: Table = Creator.__table__  # type: ignore[attr-defined]
 RUN: Table = CollectionRun.__table__  # type: ignore[attr-defined]
 PAYLOAD_ERROR: Table = PayloadError.__table__  # type: ignore[attr-defined]
@@ -64,6 +65,8 @@ class AccountOutcome:
     history: History | None = None
     posts: PostPage | None = None
     error: ConnectorError | None = None
+    #: When each stored post's counts are next due, by platform post id.
+    post_next_poll: dict[str, datetime | None] = field(default_factory=dict)
 
     @property
     def outcome(self) -> str:
@@ -169,6 +172,14 @@ class Store:
                 )
             )
 
+    def quota_units_since(self, platform: str, since: datetime) -> int:
+        """Quota units this platform's runs spent since ``since`` (to seed its budget)."""
+        query = select(func.coalesce(func.sum(RUN.c.quota_units), 0)).where(
+            RUN.c.platform == platform, RUN.c.started_at >= since
+        )
+        with self.engine.connect() as conn:
+            return int(conn.execute(query).scalar_one())
+
     def mark_interrupted_runs(self, now: datetime) -> int:
         """Runs still ``running`` at start-up died with their process; say so."""
         with self.engine.begin() as conn:
@@ -240,20 +251,44 @@ class Store:
                 if item.profile is not None:
                     profile_rows.append(repo.profile_row(account_id, item.profile))
                 if item.posts is not None:
-                    post_rows += self._store_posts(conn, account_id, item.posts.posts, now)
+                    post_rows += self._store_posts(
+                        conn, account_id, item.posts.posts, now, item.post_next_poll
+                    )
             repo.upsert_profile_snapshots(conn, profile_rows)
             self._move_state(conn, outcomes, now)
         return len(profile_rows), post_rows
 
     @staticmethod
     def _store_posts(
-        conn: Connection, account_id: int, posts: Sequence[PostRecord], now: datetime
+        conn: Connection,
+        account_id: int,
+        posts: Sequence[PostRecord],
+        now: datetime,
+        next_poll_at: Mapping[str, datetime | None] | None = None,
     ) -> int:
         if not posts:
             return 0
-        ids = repo.upsert_posts(conn, account_id, posts, now=now)
-        rows = [repo.post_snapshot_row(ids[p.platform_post_id], p) for p in posts]
+        ids = repo.upsert_posts(conn, account_id, posts, now=now, next_poll_at=next_poll_at)
+        # A post listed without its counts is known from now on, but is no observation.
+        rows = [repo.post_snapshot_row(ids[p.platform_post_id], p) for p in posts if p.has_counts]
         return repo.upsert_post_snapshots(conn, rows)
+
+    def known_posts(
+        self, account_ids: Sequence[int], *, published_since: datetime
+    ) -> dict[int, dict[str, tuple[datetime | None, datetime]]]:
+        """Posts inside the re-poll horizon, by account: (next_poll_at, published_at)."""
+        known: dict[int, dict[str, tuple[datetime | None, datetime]]] = {
+            account_id: {} for account_id in account_ids
+        }
+        if not account_ids:
+            return known
+        query = select(
+            POST.c.account_id, POST.c.platform_post_id, POST.c.next_poll_at, POST.c.published_at
+        ).where(POST.c.account_id.in_(list(account_ids)), POST.c.published_at >= published_since)
+        with self.engine.connect() as conn:
+            for account_id, post_id, next_poll_at, published_at in conn.execute(query):
+                known[account_id][post_id] = (next_poll_at, published_at)
+        return known
 
     @staticmethod
     def _move_state(conn: Connection, outcomes: Sequence[AccountOutcome], now: datetime) -> None:
