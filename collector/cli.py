@@ -244,7 +244,8 @@ def plan(
             else f"; shortest interval the quota allows: {format_duration(item.shortest_interval)}"
         )
         out.print(
-            f"{item.platform}: {item.accounts:,} accounts every {format_duration(item.interval)}\n"
+            f"{item.platform}: {item.accounts:,} account{'' if item.accounts == 1 else 's'} "
+            f"every {format_duration(item.interval)}\n"
             f"  one pass: {calls or 'no calls'} ({item.units_per_pass:,} quota units)\n"
             f"  per day: {item.units_per_day:,.0f} units; daily capacity: {capacity}{shortest}\n"
             f"  {verdict}",

@@ -43,6 +43,7 @@ from collector.configfiles import (
     parse_toml,
     parse_yaml,
 )
+from collector.logs import MIN_SECRET_LENGTH
 from collector.storage.db import DEFAULT_DB_URL, DatabaseURLError, normalise_url
 from connectors import registry
 from connectors.base import Duration, PlatformConfig
@@ -452,7 +453,10 @@ def _unwrap(annotation: Any) -> Any:
 
 def _scrub(problems: Iterable[ConfigProblem], secrets: Iterable[str]) -> list[ConfigProblem]:
     """Mask every secret value in messages, whatever a connector's validator chose to echo."""
-    ordered = sorted({secret for secret in secrets if secret}, key=len, reverse=True)
+    # Very short values are not masked, as in the logs: masking "a" would garble every message.
+    ordered = sorted(
+        {secret for secret in secrets if len(secret) >= MIN_SECRET_LENGTH}, key=len, reverse=True
+    )
     scrubbed = []
     for problem in problems:
         message = problem.message

@@ -87,7 +87,7 @@ from typing import Any, ClassVar, Final
 from zoneinfo import ZoneInfo
 
 import httpx
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 
 from connectors.base import Connector, PlatformConfig
 from connectors.budget import Budget, DailyUnits
@@ -228,10 +228,16 @@ class YouTubeConfig(PlatformConfig):
         description="units left unspent each day for other tools and miscounts",
     )
 
+    @field_validator("api_key")
+    @classmethod
+    def _key_not_empty(cls, value: SecretStr) -> SecretStr:
+        # A field error (not a model error), so a missing ${VAR} is reported once, at its key.
+        if not value.get_secret_value().strip():
+            raise ValueError("api_key is empty: set it to the project's YouTube Data API v3 key")
+        return value
+
     @model_validator(mode="after")
     def _check(self) -> YouTubeConfig:
-        if not self.api_key.get_secret_value().strip():
-            raise ValueError("api_key is empty: set it to the project's YouTube Data API v3 key")
         if self.quota_reserve_units >= self.daily_quota_units:
             raise ValueError(
                 f"quota_reserve_units ({self.quota_reserve_units}) must be smaller than "

@@ -109,7 +109,8 @@ def test_config_check_prints_each_problem_with_its_line_and_exits_2(tmp_path: Pa
 
 def test_config_check_accepts_the_shipped_examples() -> None:
     files = sorted(str(p) for p in (ROOT / "config").iterdir())
-    result = collector("config", "check", *files, env={"YOUTUBE_API_KEY": "k"})
+    env = {"YOUTUBE_API_KEY": "k1234", "X_BEARER_TOKEN": "x1234", "INSTAGRAM_ACCESS_TOKEN": "i1234"}
+    result = collector("config", "check", *files, env=env)
     assert result.returncode == 0, result.stderr
 
 

@@ -813,7 +813,12 @@ def test_toml_key_lines_maps_quoted_dotted_and_array_table_keys() -> None:
 
 
 def test_example_config_and_watchlist_load_without_problems(real_registry: None) -> None:
-    settings = load_settings(CONFIG_DIR / "collector.example.toml", environ={})
+    environ = {
+        "YOUTUBE_API_KEY": "yt-example-key",
+        "X_BEARER_TOKEN": "x-example-token",
+        "INSTAGRAM_ACCESS_TOKEN": "ig-example-token",
+    }
+    settings = load_settings(CONFIG_DIR / "collector.example.toml", environ=environ)
 
     assert settings.warnings == ()
     assert settings.watchlist_path == CONFIG_DIR / "watchlist.example.yaml"
