@@ -7,8 +7,10 @@ batch endpoints allow.
 
 from __future__ import annotations
 
+import json
 import math
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -197,3 +199,50 @@ def test_no_token_appears_in_the_output(first_pass: FirstPass) -> None:
     _config, _db, result, _calls = first_pass
     output = result.stdout + result.stderr
     assert [secret for secret in ENV.values() if secret in output] == []
+
+
+def test_the_daemon_collects_real_platforms_and_stops_on_sigterm(
+    server: FakePlatformServer, tmp_path: Path
+) -> None:
+    (tmp_path / "watchlist.yaml").write_text(
+        "creators:\n  - name: A\n    accounts:\n      bluesky: daemon.bsky.social\n"
+        "      mastodon: daemon@mastodon.example\n"
+    )
+    (tmp_path / "collector.toml").write_text(
+        'watchlist = "watchlist.yaml"\n'
+        f'[platforms.bluesky]\nbase_url = "{server.url_for("bluesky")}"\n'
+        f'[platforms.mastodon]\nbase_url = "{server.url_for("mastodon")}"\n'
+    )
+    db_url = f"sqlite:///{tmp_path / 'daemon.db'}"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "collector",
+            "run",
+            "--config",
+            str(tmp_path / "collector.toml"),
+            "--db",
+            db_url,
+            "--log-format",
+            "json",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stderr is not None
+    dispatched: set[str] = set()
+    try:
+        # Read the log until both platforms have dispatched: no sleeping, no polling.
+        for line in process.stderr:
+            event = json.loads(line)
+            if event.get("event") == "dispatch" and event.get("outcome") == "ok":
+                dispatched.add(event["platform"])
+            if dispatched == {"bluesky", "mastodon"}:
+                break
+        process.send_signal(signal.SIGTERM)
+        code = process.wait(timeout=15)
+    finally:
+        process.kill()
+    assert (dispatched, code) == ({"bluesky", "mastodon"}, 0)
