@@ -7,6 +7,7 @@ was unusable (configuration, arguments, database URL). Errors are sentences, not
 from __future__ import annotations
 
 import asyncio
+import importlib
 import sys
 import time
 from pathlib import Path
@@ -376,6 +377,24 @@ def demo(
     code = asyncio.run(main())
     engine.dispose()
     raise typer.Exit(code)
+
+
+#: Modules that add their own commands with ``register(app)``; each feature owns its module.
+COMMAND_MODULES = ("collector.detection.commands", "collector.server.commands")
+
+
+def _register_feature_commands() -> None:
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name is not None and name.startswith(exc.name):
+                continue  # that feature is not part of this build
+            raise
+        module.register(app)
+
+
+_register_feature_commands()
 
 
 def main() -> None:

@@ -13,10 +13,11 @@ import asyncio
 import contextlib
 import dataclasses
 import signal
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -135,10 +136,15 @@ class Daemon:
         *,
         clock: Clock = utcnow,
         on_pass: Callable[[PassResult], None] | None = None,
+        after_pass: Sequence[Callable[[PassResult], Awaitable[None]]] = (),
     ) -> None:
         self.collection = collection
         self.clock = clock
         self.on_pass = on_pass
+        # Work that follows a pass that stored something (detection, webhooks). It runs in its
+        # own task, so it never delays the next collection; its failures are logged, not fatal.
+        self.after_pass = list(after_pass)
+        self._hook_tasks: set[asyncio.Task[None]] = set()
         self.stop_event = asyncio.Event()
         self._in_flight: dict[str, asyncio.Task[PassResult]] = {}
         self._watchlist_mtime: float | None = None
@@ -176,8 +182,26 @@ class Daemon:
             )
             return
         self.passes_completed += 1
+        result = task.result()
         if self.on_pass is not None:
-            self.on_pass(task.result())
+            self.on_pass(result)
+        if self.after_pass and result.status not in ("idle", "paused"):
+            hook_task = asyncio.get_running_loop().create_task(self._run_hooks(result))
+            self._hook_tasks.add(hook_task)
+            hook_task.add_done_callback(self._hook_tasks.discard)
+
+    async def _run_hooks(self, result: PassResult) -> None:
+        for hook in self.after_pass:
+            try:
+                await hook(result)
+            except Exception as exc:
+                log.error(
+                    "after-pass hook failed",
+                    platform=result.platform,
+                    hook=getattr(hook, "__name__", repr(hook)),
+                    error=f"{exc.__class__.__name__}: {exc}",
+                    exc_info=exc,
+                )
 
     async def check_watchlist(self) -> None:
         """Reload the watchlist if its file changed since the last look."""
@@ -267,7 +291,7 @@ class Daemon:
         return 0
 
     async def _drain(self) -> None:
-        tasks = list(self._in_flight.values())
+        tasks: list[asyncio.Task[Any]] = [*self._in_flight.values(), *self._hook_tasks]
         if not tasks:
             return
         _done, pending = await asyncio.wait(tasks, timeout=SHUTDOWN_GRACE_SECONDS)
