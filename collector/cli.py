@@ -11,7 +11,7 @@ import importlib
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -105,6 +105,19 @@ def _setup_logging(settings: Settings | None, level: str | None, fmt: str | None
     )
 
 
+def _after_pass_hooks(engine: Engine, settings: Settings, db: Any) -> list[Any]:
+    """After each pass: attribute new posts to campaigns, then re-score what changed."""
+    from collector.campaigns import after_pass_hook
+    from collector.detection.runner import make_detection_hook
+
+    return [after_pass_hook(engine, db), make_detection_hook(engine, settings)]
+
+
+def _printable(text: str) -> str:
+    """Text from platforms, with control characters escaped: nothing reaches the terminal raw."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
+
+
 LogLevel = Annotated[str | None, typer.Option("--log-level", help="debug, info, warning or error.")]
 LogFormat = Annotated[str | None, typer.Option("--log-format", help="auto, json or console.")]
 
@@ -128,7 +141,9 @@ def run(
     collection = build_collection(settings, engine)
     if not collection.dispatchers:
         raise CliError("no platform can be collected: enable one in " + str(config))
-    code = asyncio.run(Daemon(collection).run())
+    code = asyncio.run(
+        Daemon(collection, after_pass=_after_pass_hooks(engine, settings, collection.db)).run()
+    )
     engine.dispose()
     raise typer.Exit(code)
 
@@ -188,7 +203,7 @@ def collect(
     engine.dispose()
     failed = bool(collection.broken)
     for name, problem in collection.broken.items():
-        err.print(f"{name}: connector unavailable: {problem}", markup=False)
+        err.print(f"{name}: connector unavailable: {_printable(problem)}", markup=False)
     for result in results:
         if isinstance(result, BaseException):
             failed = True
@@ -202,7 +217,7 @@ def collect(
                 f"{result.platform}: {result.status}: {t.succeeded}/{t.accounts} accounts, "
                 f"{t.profile_rows} profile and {t.post_rows} post snapshots, {t.calls} calls "
                 f"in {result.duration_seconds:.2f}s"
-                + (f" ({result.error})" if result.error else ""),
+                + (f" ({_printable(result.error)})" if result.error else ""),
                 markup=False,
             )
     if not any(isinstance(r, PassResult) and r.status != "idle" for r in results):
@@ -343,6 +358,9 @@ def demo(
     seconds: Annotated[
         float | None, typer.Option("--seconds", help="Stop after this long (default: Ctrl-C).")
     ] = None,
+    port: Annotated[
+        int, typer.Option("--port", help="Dashboard port on 127.0.0.1 (0: any free port).")
+    ] = 8080,
 ) -> None:
     """Run the daemon on the demo platform into a local SQLite file, with a live table."""
     from collector.daemon import Daemon, build_collection
@@ -359,9 +377,28 @@ def demo(
     out.print(f"[bold]Collector demo[/] — storing into {url}; Ctrl-C to stop")
 
     async def main() -> int:
-        daemon = Daemon(collection)
+        from collector.campaigns.demo import seed_demo_conversions
+        from collector.server import ServerStartError, serve_in_background
+
+        # The demo campaign needs orders to show a return: simulated ones, up to yesterday.
+        await collection.db(collection.sync_watchlist, utcnow)
+        await collection.db(seed_demo_conversions, engine, now=utcnow())
+        daemon = Daemon(collection, after_pass=_after_pass_hooks(engine, settings, collection.db))
         runner = asyncio.create_task(daemon.run())
         started = time.monotonic()
+        web = None
+        try:
+            web = await asyncio.to_thread(
+                serve_in_background,
+                engine,
+                "127.0.0.1",
+                port,
+                watchlist_errors=lambda: daemon.watchlist_errors,
+            )
+            out.print(f"dashboard: {web.url}/", markup=False)
+        except ServerStartError as exc:
+            # A busy port must not stop the demo: the table still shows the data flowing.
+            err.print(f"warning: no dashboard ({exc}); try --port 0", markup=False)
         try:
             await live_table(
                 engine,
@@ -372,6 +409,8 @@ def demo(
         finally:
             daemon.request_stop()
             code = await runner
+            if web is not None:
+                await asyncio.to_thread(web.stop)
         return code
 
     code = asyncio.run(main())
@@ -380,7 +419,11 @@ def demo(
 
 
 #: Modules that add their own commands with ``register(app)``; each feature owns its module.
-COMMAND_MODULES = ("collector.detection.commands", "collector.server.commands")
+COMMAND_MODULES = (
+    "collector.detection.commands",
+    "collector.server.commands",
+    "collector.campaigns.commands",
+)
 
 
 def _register_feature_commands() -> None:

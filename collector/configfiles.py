@@ -103,7 +103,13 @@ def parse_yaml(text: str) -> SourceDocument:
     a creator's ``accounts`` twice loses the first without a word. Walking the composed node tree
     instead keeps every key's position and lets us refuse duplicates.
     """
-    loader = yaml.SafeLoader(text)
+    try:
+        # The reader refuses control characters as soon as it is built, not only when parsing.
+        loader = yaml.SafeLoader(text)
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        message = f"invalid YAML: character {exc.character!r} is not allowed"
+        raise SourceError(line, message) from None
     try:
         root = loader.get_single_node()
     except yaml.MarkedYAMLError as exc:

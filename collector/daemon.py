@@ -68,9 +68,12 @@ class Collection:
             for platform, handles in creator.accounts.items()
             for handle in handles
         ]
-        summary = self.store.sync_watchlist(
-            entries, platforms=self.settings.platforms, now=now_clock()
-        )
+        from collector.campaigns import sync_campaigns
+
+        now = now_clock()
+        summary = self.store.sync_watchlist(entries, platforms=self.settings.platforms, now=now)
+        # Campaigns live in the same file; their definitions follow each edit too.
+        sync_campaigns(self.engine, self.settings.watchlist, now)
         log.info(
             "watchlist synced",
             added=summary.added,
@@ -149,6 +152,11 @@ class Daemon:
         self._in_flight: dict[str, asyncio.Task[PassResult]] = {}
         self._watchlist_mtime: float | None = None
         self.passes_completed = 0
+        #: Watchlist reloads applied, and edits refused (the last good watchlist kept running),
+        #: with the first problem of the last refusal: what /metrics and health checks report.
+        self.watchlist_reloads = 0
+        self.watchlist_errors = 0
+        self.watchlist_last_error: str | None = None
 
     def request_stop(self) -> None:
         """Stop taking work (safe to call from a signal handler)."""
@@ -218,8 +226,13 @@ class Daemon:
             return
         if mtime == self._watchlist_mtime:
             return
-        self._watchlist_mtime = mtime
-        await self._reload_watchlist(path)
+        previous, self._watchlist_mtime = self._watchlist_mtime, mtime
+        try:
+            await self._reload_watchlist(path)
+        except Exception:
+            # The database refused the sync: the edit is applied at the next check, not lost.
+            self._watchlist_mtime = previous
+            raise
 
     async def _reload_watchlist(self, path: Path) -> None:
         settings = self.collection.settings
@@ -227,6 +240,8 @@ class Daemon:
             watchlist, warnings = load_watchlist(path, platforms=settings.platforms)
         except ConfigInvalid as exc:
             # Nothing is collected for a half-parsed file: the last good watchlist stays.
+            self.watchlist_errors += 1
+            self.watchlist_last_error = str(exc.problems[0]) if exc.problems else str(path)
             for problem in exc.problems:
                 log.error("watchlist invalid; keeping the last good one", problem=str(problem))
             return
@@ -234,6 +249,8 @@ class Daemon:
             log.warning("watchlist warning", problem=str(warning))
         self.collection.settings = dataclasses.replace(settings, watchlist=watchlist)
         await self.collection.db(self.collection.sync_watchlist, self.clock)
+        self.watchlist_reloads += 1
+        self.watchlist_last_error = None
 
     async def run(self, *, install_signal_handlers: bool = True) -> int:
         """Run until stopped; returns the process exit code."""

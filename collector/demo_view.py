@@ -28,7 +28,9 @@ SELECT l.account_id, l.creator_name, l.handle, l.status, l.followers, l.collecte
          WHERE f.account_id = l.account_id AND f.collected_at <= :day_ago
          ORDER BY f.collected_at DESC LIMIT 1) AS followers_day_ago,
        (SELECT avg(engagement_rate_by_followers) FROM post_latest pl
-         WHERE pl.account_id = l.account_id) AS engagement
+         WHERE pl.account_id = l.account_id) AS engagement,
+       (SELECT count(*) FROM flag f WHERE f.account_id = l.account_id AND f.status = 'open'
+           AND f.severity IN ('medium', 'high')) AS flags_to_review
 FROM account_latest l
 ORDER BY l.creator_name, l.handle
 """
@@ -63,6 +65,7 @@ def render(engine: Engine) -> Group:
         ("eng. rate", "right"),
         ("snapshots", "right"),
         ("posts", "right"),
+        ("flags to review", "right"),
         ("last collected (UTC)", "left"),
     ):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
@@ -85,6 +88,7 @@ def render(engine: Engine) -> Group:
             "—" if row.engagement is None else f"{float(row.engagement):.2%}",
             _fmt_int(row.snapshots),
             _fmt_int(row.posts),
+            Text(str(row.flags_to_review), style="bold red" if row.flags_to_review else "dim"),
             str(row.collected_at or "—")[:19],
         )
     footer = Text(

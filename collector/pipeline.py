@@ -10,10 +10,11 @@ batch in flight but never leave half of one. It branches on the error tree of
 from __future__ import annotations
 
 import asyncio
+import functools
 import random
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -128,6 +129,8 @@ class Dispatcher:
         self.pause_reason: str | None = None
         self._stopping = asyncio.Event()
         self._failing_since: datetime | None = None
+        #: Ends of runs the database refused to record (locked, full, unreachable).
+        self._unrecorded_runs: list[Callable[[], None]] = []
 
     def stop(self) -> None:
         """Take no new batch; the batch in flight finishes and is stored."""
@@ -138,8 +141,13 @@ class Dispatcher:
         """The platform's profile refresh interval."""
         return self.connector.config.interval
 
-    def _next_due(self, now: datetime) -> datetime:
+    def _next_due(self, now: datetime, last_success: datetime | None = None) -> datetime:
         # Jitter spreads accounts added together, so they stop arriving in one burst.
+        if self.jitter > 0 and (last_success is None or now - last_success > self.interval * 1.5):
+            # New accounts, and accounts late after downtime or an outage, arrive all at once;
+            # a 10 % jitter alone would keep them one burst for weeks, so their next collection
+            # is spread over a whole interval centred on the usual one.
+            return now + self.interval * self.rng.uniform(0.5, 1.5)
         return now + self.interval * (1 + self.rng.uniform(0, self.jitter))
 
     def _retry_due(self, now: datetime, failures: int) -> datetime:
@@ -158,6 +166,9 @@ class Dispatcher:
             log.info("platform resumed", platform=self.platform, after=self.pause_reason)
             self.paused_until = self.pause_reason = None
 
+        while self._unrecorded_runs:
+            await self.db(self._unrecorded_runs[0])
+            self._unrecorded_runs.pop(0)
         due = await self.db(
             self.store.due_accounts,
             self.platform,
@@ -185,7 +196,7 @@ class Dispatcher:
             totals.calls = self.connector.stats.calls - calls_before.calls
             totals.quota_units = self.connector.stats.quota_units - calls_before.quota_units
             finished = self.clock()
-            await self.db(
+            finish = functools.partial(
                 self.store.finish_run,
                 run_id,
                 totals,
@@ -194,6 +205,18 @@ class Dispatcher:
                 started_at=started,
                 error=error,
             )
+            try:
+                await self.db(finish)
+            except Exception as exc:
+                # The database that just failed the batch may refuse this write too; the run's
+                # row is completed before the next pass rather than left "running" for good.
+                self._unrecorded_runs.append(finish)
+                log.error(
+                    "run end not recorded; retried before the next pass",
+                    platform=self.platform,
+                    run_id=run_id,
+                    error=f"{exc.__class__.__name__}: {exc}",
+                )
         duration = (finished - started).total_seconds()
         self._log_pass(run_id, status, totals, duration, error)
         return PassResult(self.platform, run_id, status, totals, duration, self.paused_until, error)
@@ -211,6 +234,8 @@ class Dispatcher:
             outcomes, platform_error = await self._collect_batch(batch)
             if outcomes:
                 now = self.clock()
+                for item in outcomes:
+                    _storable(item)
                 profile_rows, post_rows = await self.db(self.store.store_batch, outcomes, now)
                 totals.profile_rows += profile_rows
                 totals.post_rows += post_rows
@@ -280,7 +305,7 @@ class Dispatcher:
                 platform_errors.append(error)
             return AccountOutcome(
                 account,
-                self._next_due(self.clock()),
+                self._next_due(self.clock(), account.last_success_at),
                 profile=profile,
                 history=history,
                 posts=posts,
@@ -460,6 +485,40 @@ class Dispatcher:
             duration_seconds=round(duration, 3),
             error=error,
         )
+
+
+def _no_nul(text: str | None) -> str | None:
+    return text.replace("\x00", "\ufffd") if text and "\x00" in text else text
+
+
+def _storable(item: AccountOutcome) -> None:
+    """Replace NUL characters in a platform's text: PostgreSQL refuses them in text columns.
+
+    JSON allows ``\u0000`` in a caption; stored as is, it would fail its whole batch on every
+    pass, for good. U+FFFD marks where it was.
+    """
+    profile = item.profile
+    if profile is not None and "\x00" in f"{profile.platform_id}{profile.display_name}":
+        item.profile = replace(
+            profile,
+            platform_id=_no_nul(profile.platform_id) or "",
+            display_name=_no_nul(profile.display_name),
+        )
+    for page in ("posts", "history"):
+        current = getattr(item, page)
+        posts = current.posts if current is not None else ()
+        if any("\x00" in f"{p.platform_post_id}{p.caption}{p.url}{p.kind}" for p in posts):
+            cleaned = tuple(
+                replace(
+                    p,
+                    platform_post_id=_no_nul(p.platform_post_id) or "",
+                    caption=_no_nul(p.caption),
+                    url=_no_nul(p.url),
+                    kind=_no_nul(p.kind),
+                )
+                for p in posts
+            )
+            setattr(item, page, replace(current, posts=cleaned))
 
 
 async def gather_passes(

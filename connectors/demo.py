@@ -60,7 +60,9 @@ come from the organic audience at publication: views 20–60 % of it, likes 1–
 (±12 % on likes, so a 3-post mean is a fair baseline);
 quotes are None (the demo platform does not publish them). Counts at age ``a`` are
 ``final · (1 − exp(−a / τ))`` with τ of 10–24 hours: integers, never before publication,
-non-decreasing, saturated within a week.
+non-decreasing, saturated within a week. ``sponsored`` appends a text (a campaign's hashtags,
+mention and promo code, with or without a disclosure) to the caption of one post in ``every``
+of a handle's posts published between two dates, so campaigns have posts to measure.
 """
 
 from __future__ import annotations
@@ -69,13 +71,13 @@ import hashlib
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from typing import ClassVar, Literal, TypeVar, get_args
 
 import httpx
-from pydantic import Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from connectors.base import Connector, Duration, PlatformConfig
 from connectors.errors import (
@@ -95,7 +97,14 @@ from connectors.records import (
     ProfileRecord,
 )
 
-__all__ = ["SCENARIOS", "DemoConfig", "DemoConnector", "Scenario", "normalise_handle"]
+__all__ = [
+    "SCENARIOS",
+    "DemoConfig",
+    "DemoConnector",
+    "Scenario",
+    "SponsoredPosts",
+    "normalise_handle",
+]
 
 Scenario = Literal[
     "steady",
@@ -620,6 +629,27 @@ _ACCOUNT_ERRORS: dict[str, tuple[type[AccountError], str, int]] = {
 # -- the connector --------------------------------------------------------------------------
 
 
+class SponsoredPosts(BaseModel):
+    """A ``[platforms.demo.sponsored."handle"]`` table: text a handle's posts carry for a while."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    start: date
+    end: date
+    text: str = Field(min_length=1)
+    every: int = Field(default=2, ge=1, description="one post in this many carries the text")
+
+    @model_validator(mode="after")
+    def _end_after_start(self) -> SponsoredPosts:
+        if self.end < self.start:
+            raise ValueError("end is before start")
+        return self
+
+    def covers(self, published_at: datetime, index: int) -> bool:
+        """Whether post ``index``, published at ``published_at``, carries the text."""
+        return self.start <= _utc(published_at).date() <= self.end and index % self.every == 0
+
+
 class DemoConfig(PlatformConfig):
     """The ``[platforms.demo]`` table: which simulated handles behave how."""
 
@@ -636,6 +666,10 @@ class DemoConfig(PlatformConfig):
         default_factory=dict,
         description='handle → scenario; handles not listed are "steady"',
     )
+    sponsored: dict[str, SponsoredPosts] = Field(
+        default_factory=dict,
+        description="handle → campaign text its posts carry between two dates",
+    )
 
     @field_validator("history_step")
     @classmethod
@@ -644,6 +678,13 @@ class DemoConfig(PlatformConfig):
         if value < timedelta(minutes=1):
             raise ValueError("history_step must be at least 1m")
         return value
+
+    @field_validator("sponsored")
+    @classmethod
+    def _normalise_sponsored_handles(
+        cls, value: dict[str, SponsoredPosts]
+    ) -> dict[str, SponsoredPosts]:
+        return {normalise_handle(handle): posts for handle, posts in value.items()}
 
     @field_validator("scenarios")
     @classmethod
@@ -691,6 +732,13 @@ class DemoConnector(Connector):
 
     def _now(self) -> datetime:
         return _utc_second(self.clock())
+
+    def _post(self, handle: str, a: _Account, index: int, at: datetime) -> PostRecord:
+        record = _post_record(a, index, at)
+        sponsored = self.config.sponsored.get(normalise_handle(handle))
+        if sponsored is None or not sponsored.covers(record.published_at, index):
+            return record
+        return replace(record, caption=f"{record.caption} {sponsored.text}")
 
     def _account_error(self, account: AccountRef) -> AccountError | None:
         entry = _ACCOUNT_ERRORS.get(self.scenario_of(account.handle))
@@ -745,7 +793,7 @@ class DemoConnector(Connector):
         posts: list[PostRecord] = []
         index = _last_post_index(a, now)
         while index >= 0 and _post_time(a, index) >= start:
-            posts.append(_post_record(a, index, now))
+            posts.append(self._post(account.handle, a, index, now))
             index -= 1
         return PostPage(posts=tuple(posts), cursor=posts[0].platform_post_id if posts else None)
 
@@ -774,6 +822,6 @@ class DemoConnector(Connector):
                 collected = published + timedelta(days=age_days)
                 if collected >= end:
                     break
-                posts.append(_post_record(a, index, collected))
+                posts.append(self._post(account.handle, a, index, collected))
             index += 1
         return History(profiles=tuple(profiles), posts=tuple(posts))

@@ -12,13 +12,17 @@ import asyncio
 import email.utils
 import json
 import random
+import re
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
+import aiohttp
 import httpx
 import tenacity
+import yarl
 
 from connectors.errors import (
     AccountNotFound,
@@ -34,6 +38,7 @@ __all__ = [
     "DEFAULT_LIMITS",
     "DEFAULT_TIMEOUT",
     "STATUS_ACTIONS",
+    "AiohttpTransport",
     "Clock",
     "RetryPolicy",
     "classify_response",
@@ -58,6 +63,190 @@ DEFAULT_LIMITS = httpx.Limits(max_connections=8, max_keepalive_connections=8, ke
 USER_AGENT = "collector/0.1 (+https://github.com/collector-project/collector)"
 
 
+class AiohttpTransport(httpx.AsyncBaseTransport):
+    """The default transport: aiohttp's connection pool and HTTP parser behind the httpx API.
+
+    Measured on a 2-core machine over loopback (``benchmarks/http_clients.py``), httpx's own
+    transport costs several times the CPU of aiohttp per request, and more the more connections
+    its pool holds (encode/httpx#3215); this transport keeps httpx's client, its request and
+    response objects, redirects, cookies, and ``MockTransport``/respx as the test seam, and
+    hands only the wire to aiohttp. Bodies are read whole (API answers are small JSON) and
+    decoded by httpx, so ``Content-Encoding`` is handled once. Errors are mapped onto httpx's
+    exception tree, so callers see ``httpx.TimeoutException`` and ``httpx.TransportError`` as
+    with any other transport.
+    """
+
+    def __init__(self, limits: httpx.Limits = DEFAULT_LIMITS) -> None:
+        self._limits = limits
+        self._session: aiohttp.ClientSession | None = None
+
+    def _open(self) -> aiohttp.ClientSession:
+        # Created on first use: aiohttp binds a session to the running event loop.
+        connector = aiohttp.TCPConnector(
+            limit=self._limits.max_connections or 0,
+            keepalive_timeout=self._limits.keepalive_expiry or 0,
+            ssl=httpx.create_ssl_context(),
+        )
+        return aiohttp.ClientSession(
+            connector=connector,
+            # httpx owns cookies, redirects and decompression: aiohttp must not do them twice.
+            cookie_jar=aiohttp.DummyCookieJar(),
+            auto_decompress=False,
+            skip_auto_headers=("User-Agent", "Accept-Encoding"),
+        )
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        """Send one request through aiohttp and return the whole response."""
+        if self._session is None:
+            self._session = self._open()
+        timeouts = request.extensions.get("timeout", {})
+        timeout = aiohttp.ClientTimeout(
+            total=None,
+            connect=timeouts.get("pool"),
+            sock_connect=timeouts.get("connect"),
+            sock_read=timeouts.get("read"),
+        )
+        body = await request.aread() or None
+        try:
+            async with self._session.request(
+                request.method,
+                # Already percent-encoded by httpx: aiohttp must not quote it again.
+                yarl.URL(str(request.url), encoded=True),
+                headers=request.headers.multi_items(),
+                data=body,
+                allow_redirects=False,
+                timeout=timeout,
+            ) as answer:
+                content = await answer.read()
+                status, reason, raw_headers = answer.status, answer.reason, answer.raw_headers
+        except aiohttp.ConnectionTimeoutError as exc:
+            raise httpx.ConnectTimeout(str(exc) or "connect timed out", request=request) from exc
+        except TimeoutError as exc:
+            raise httpx.ReadTimeout(str(exc) or "read timed out", request=request) from exc
+        except aiohttp.ClientConnectorError as exc:
+            raise httpx.ConnectError(str(exc), request=request) from exc
+        except (aiohttp.ClientPayloadError, aiohttp.ServerDisconnectedError) as exc:
+            raise httpx.RemoteProtocolError(str(exc), request=request) from exc
+        except aiohttp.InvalidURL as exc:
+            raise httpx.UnsupportedProtocol(str(exc), request=request) from exc
+        except (aiohttp.ClientError, OSError) as exc:
+            raise httpx.ReadError(str(exc) or exc.__class__.__name__, request=request) from exc
+        extensions: dict[str, Any] = {"http_version": b"HTTP/1.1"}
+        if reason:
+            extensions["reason_phrase"] = reason.encode("latin-1", "replace")
+        return httpx.Response(
+            status,
+            headers=list(raw_headers),
+            stream=httpx.ByteStream(content),
+            request=request,
+            extensions=extensions,
+        )
+
+    async def aclose(self) -> None:
+        """Close the pool's connections."""
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+
+#: A relative path that httpx would not need to percent-encode.
+_PLAIN_PATH = re.compile(r"[A-Za-z0-9._~/:@!$&'()*+,;=-]*")
+
+
+class _Client(httpx.AsyncClient):
+    """An ``httpx.AsyncClient`` whose plain requests go straight to its aiohttp transport.
+
+    ``httpx.AsyncClient.send`` wraps every request in auth, redirect, cookie and logging
+    bookkeeping that costs as much CPU as the request itself; Collector's clients use none of it
+    (credentials travel in headers or parameters). A request that could need any of it (a
+    stream, an auth flow, event hooks, a mounted proxy, a redirect answer) takes httpx's own path.
+    """
+
+    def __init__(self, *, wire: AiohttpTransport, **kwargs: Any) -> None:
+        super().__init__(transport=wire, **kwargs)
+        self._wire = wire
+        base = str(self.base_url)
+        # httpx merges a relative path onto the base URL by plain appending (never RFC 3986
+        # resolution), so a plain string join gives the same URL.
+        self._base = base if base.endswith("/") and "?" not in base and "#" not in base else None
+
+    def build_request(
+        self,
+        method: str,
+        url: httpx.URL | str,
+        *,
+        params: httpx._types.QueryParamTypes | None = None,
+        headers: httpx._types.HeaderTypes | None = None,
+        json: Any | None = None,
+        **kwargs: Any,
+    ) -> httpx.Request:
+        """Build a request (see ``httpx.AsyncClient.build_request``); the URL is parsed once."""
+        # httpx parses and re-serialises the URL three times per request (base merge, query
+        # merge, Request); a plain relative path with plain parameters needs one parse.
+        if (
+            kwargs
+            or self._base is None
+            or not isinstance(url, str)
+            or not _PLAIN_PATH.fullmatch(url)
+            or len(self.cookies)
+        ):
+            return super().build_request(
+                method, url, params=params, headers=headers, json=json, **kwargs
+            )
+        query = str(httpx.QueryParams(self.params).merge(params))
+        target = self._base + url.lstrip("/") + ("?" + query if query else "")
+        merged = httpx.Headers(self.headers)
+        merged.update(headers)
+        return httpx.Request(
+            method,
+            target,
+            headers=merged,
+            json=json,
+            extensions={"timeout": self.timeout.as_dict()},
+        )
+
+    async def send(
+        self,
+        request: httpx.Request,
+        *,
+        stream: bool = False,
+        auth: httpx._types.AuthTypes | httpx._client.UseClientDefault | None = (
+            httpx.USE_CLIENT_DEFAULT
+        ),
+        follow_redirects: bool | httpx._client.UseClientDefault = httpx.USE_CLIENT_DEFAULT,
+    ) -> httpx.Response:
+        """Send a request (see ``httpx.AsyncClient.send``)."""
+        hooks = self.event_hooks
+        if (
+            stream
+            or self.is_closed
+            or auth is not httpx.USE_CLIENT_DEFAULT
+            or self.auth is not None
+            or hooks["request"]
+            or hooks["response"]
+            # Env proxies and respx's httpx mocker answer here with another transport.
+            or self._transport_for_url(request.url) is not self._wire
+        ):
+            return await super().send(
+                request, stream=stream, auth=auth, follow_redirects=follow_redirects
+            )
+        request.extensions.setdefault("timeout", self.timeout.as_dict())
+        started = time.perf_counter()
+        response = await self._wire.handle_async_request(request)
+        follow = (
+            self.follow_redirects
+            if follow_redirects is httpx.USE_CLIENT_DEFAULT
+            else bool(follow_redirects)
+        )
+        if follow and response.is_redirect:
+            # Rare for an API: let httpx follow it (the first answer is sent again through it).
+            await response.aclose()
+            return await super().send(request, auth=auth, follow_redirects=follow_redirects)
+        await response.aread()
+        response.elapsed = timedelta(seconds=time.perf_counter() - started)
+        return response
+
+
 def make_client(
     base_url: str,
     *,
@@ -75,19 +264,22 @@ def make_client(
         params: Query parameters sent with every request (for example an API key).
         timeout: Per-phase timeouts; never None.
         limits: Connection pool limits.
-        transport: A custom transport (tests use ``httpx.MockTransport`` or respx).
+        transport: A custom transport (tests use ``httpx.MockTransport`` or respx); the
+            default is :class:`AiohttpTransport`.
     """
     all_headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
     all_headers.update(headers or {})
-    return httpx.AsyncClient(
-        base_url=base_url,
-        headers=all_headers,
-        params=dict(params or {}),
-        timeout=timeout,
-        limits=limits,
-        transport=transport,
-        follow_redirects=True,
-    )
+    options: dict[str, Any] = {
+        "base_url": base_url,
+        "headers": all_headers,
+        "params": dict(params or {}),
+        "timeout": timeout,
+        "limits": limits,
+        "follow_redirects": True,
+    }
+    if transport is not None:
+        return httpx.AsyncClient(transport=transport, **options)
+    return _Client(wire=AiohttpTransport(limits), **options)
 
 
 #: Without a hint from the server, a rate-limited platform is asked again after this long.
@@ -219,11 +411,21 @@ class RetryPolicy:
 
     async def call(self, operation: Callable[[], Awaitable[T]]) -> T:
         """Run ``operation`` under the policy and return its result."""
+        # Nearly every call succeeds at once: the first attempt runs without the retry
+        # machinery, which costs more CPU per call than a loopback request's parsing.
+        try:
+            return await operation()
+        except Exception as exc:
+            if self.max_attempts <= 1 or not self._should_retry(exc):
+                raise
+            first_wait = self._wait_seconds(exc, 1)
+        await self.sleep(first_wait)
         retrying = tenacity.AsyncRetrying(
-            stop=tenacity.stop_after_attempt(self.max_attempts),
+            stop=tenacity.stop_after_attempt(self.max_attempts - 1),
             retry=tenacity.retry_if_exception(self._should_retry),
+            # Attempt n of tenacity is attempt n + 1 of the policy.
             wait=lambda state: self._wait_seconds(
-                state.outcome.exception() if state.outcome else None, state.attempt_number
+                state.outcome.exception() if state.outcome else None, state.attempt_number + 1
             ),
             sleep=self.sleep,
             reraise=True,

@@ -245,7 +245,7 @@ def _as_int(value: Any) -> int | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
-        return value
+        return value if value >= 0 else None  # a negative count is no count
     if isinstance(value, str) and value.isdigit():
         return int(value)
     return None
@@ -449,7 +449,8 @@ class TikTokConnector(Connector):
                 "client_key and client_secret"
             )
         value = body.get("access_token") if isinstance(body, Mapping) else None
-        if not isinstance(value, str) or not value:
+        # It goes into a header: anything but printable ASCII is no token.
+        if not isinstance(value, str) or not value or not (value.isascii() and value.isprintable()):
             raise self.payload_changed("token answer without access_token", _redacted(body))
         lifetime = _as_int(body.get("expires_in"))
         if lifetime is None or lifetime <= 0:

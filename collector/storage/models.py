@@ -32,9 +32,11 @@ __all__ = [
     "Account",
     "Campaign",
     "CampaignCreator",
+    "CampaignPost",
     "CollectionRun",
     "Conversion",
     "Creator",
+    "DetectionState",
     "Flag",
     "PayloadError",
     "Post",
@@ -170,6 +172,22 @@ class Flag(SQLModel, table=True):
     dedupe_key: str = Field(unique=True)
     created_at: datetime = Field(sa_type=UTCDateTime)
     updated_at: datetime = Field(sa_type=UTCDateTime)
+    # When the webhook announced it; NULL for a medium/high flag nobody has been told of yet.
+    notified_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class DetectionState(SQLModel, table=True):
+    """How far detection has scored an account: the watermark of incremental runs."""
+
+    __tablename__ = "detection_state"
+
+    account_id: int = Field(
+        sa_column_args=[ForeignKey("account.id", ondelete="CASCADE")], primary_key=True
+    )
+    # The newest profile snapshot and post poll that the last scoring saw.
+    profiles_through: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    posts_through: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    scored_at: datetime = Field(sa_type=UTCDateTime)
 
 
 class Campaign(SQLModel, table=True):
@@ -184,6 +202,8 @@ class Campaign(SQLModel, table=True):
     ends_on: date | None = None
     # Hashtags, mentions, promo codes and links, as the watchlist gives them.
     markers: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # Set when the campaign leaves the watchlist: its posts and conversions are kept.
+    removed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class CampaignCreator(SQLModel, table=True):
@@ -199,6 +219,30 @@ class CampaignCreator(SQLModel, table=True):
     )
     cost: Decimal | None = Field(default=None, sa_type=Numeric(14, 2))
     currency: str | None = None
+
+
+class CampaignPost(SQLModel, table=True):
+    """A post's membership of a campaign: found by its markers (auto) or set by hand (manual).
+
+    A manual row with ``included`` false keeps a post out that its markers would bring in.
+    """
+
+    __tablename__ = "campaign_post"
+    __table_args__ = (Index("ix_campaign_post_post", "post_id"),)
+
+    campaign_id: int = Field(
+        sa_column_args=[ForeignKey("campaign.id", ondelete="CASCADE")], primary_key=True
+    )
+    post_id: int = Field(
+        sa_column_args=[ForeignKey("post.id", ondelete="CASCADE")], primary_key=True
+    )
+    source: str  # auto | manual
+    included: bool = Field(default=True)
+    # The markers the caption carried: [{"kind": "hashtag", "marker": "#soukmoderne"}, ...].
+    matched: list[dict[str, str]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    updated_at: datetime = Field(sa_type=UTCDateTime)
 
 
 class Conversion(SQLModel, table=True):

@@ -3,16 +3,21 @@
 Every write is an upsert keyed as the public schema says, so replaying a batch (after a crash,
 or a re-imported file) changes nothing. Functions take a ``Connection`` inside a transaction the
 caller owns: the caller decides what commits together (a batch's snapshots with its state).
-They use SQLAlchemy Core, not ORM sessions: bulk upserts are several times faster.
+They use SQLAlchemy Core, not ORM sessions: bulk upserts are several times faster. The hot
+snapshot and post upserts go one step further: SQLAlchemy compiles each statement once per
+dialect, and rows go to the driver's ``executemany`` as plain values, because building, caching
+and type-processing a statement per call cost several times the insert itself
+(``benchmarks/storage.py`` measures both against raw ``executemany``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from datetime import datetime
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from datetime import UTC, datetime
+from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Table, func, select
+from sqlalchemy import Table, bindparam, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -22,8 +27,10 @@ from connectors.records import PostRecord, ProfileRecord
 
 __all__ = [
     "ensure_accounts",
+    "post_row",
     "post_snapshot_row",
     "profile_row",
+    "upsert_post_rows",
     "upsert_post_snapshots",
     "upsert_posts",
     "upsert_profile_snapshots",
@@ -46,6 +53,57 @@ def _insert(conn: Connection, table: Table) -> Any:
 def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+# -- statements compiled once, rows sent as plain values ---------------------------------------
+
+#: (dialect, statement name) → (SQL text, parameter names in order, positional?)
+_COMPILED: dict[tuple[str, str], tuple[str, tuple[str, ...], bool]] = {}
+_TIMESTAMPS = frozenset(
+    {"collected_at", "published_at", "first_seen_at", "last_polled_at", "next_poll_at"}
+)
+
+
+def _sqlite_time(value: datetime) -> str:
+    # Exactly what UTCDateTime stores on SQLite: naive UTC text to the second.
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    return value.replace(microsecond=0).isoformat(" ")
+
+
+def _pg_time(value: datetime) -> datetime:
+    return to_utc(value)
+
+
+def _execute_many(
+    conn: Connection,
+    name: str,
+    build: Callable[[], Any],
+    columns: Sequence[str],
+    rows: Sequence[Mapping[str, Any]],
+) -> None:
+    """Run the statement ``build()`` gives for every row, compiled once per dialect."""
+    dialect = conn.dialect.name
+    compiled = _COMPILED.get((dialect, name))
+    if compiled is None:
+        statement = build().compile(dialect=conn.dialect, column_keys=list(columns))
+        positional = bool(statement.positional)
+        order = tuple(statement.positiontup or ()) if positional else tuple(columns)
+        compiled = _COMPILED[(dialect, name)] = (statement.string, order, positional)
+    sql, order, positional = compiled
+    if not rows:
+        return
+    to_time = _sqlite_time if dialect == "sqlite" else _pg_time
+    times = [n for n, key in enumerate(order) if key in _TIMESTAMPS]
+    pick = itemgetter(*order)
+    params: list[Any] = []
+    for row in rows:
+        values = list(pick(row)) if len(order) > 1 else [row[order[0]]]
+        for n in times:
+            if values[n] is not None:
+                values[n] = to_time(values[n])
+        params.append(tuple(values) if positional else dict(zip(order, values, strict=True)))
+    conn.exec_driver_sql(sql, params)
 
 
 def ensure_accounts(
@@ -97,27 +155,112 @@ def profile_row(account_id: int, record: ProfileRecord) -> dict[str, Any]:
     }
 
 
+_PROFILE_COLUMNS = (
+    "account_id",
+    "collected_at",
+    "followers",
+    "following",
+    "posts_count",
+    "followers_rounded",
+    "followers_hidden",
+)
+
+
+def _profile_upsert(dialect: Any) -> Any:
+    stmt = dialect.insert(PROFILE_SNAPSHOT)
+    return stmt.on_conflict_do_update(
+        index_elements=["account_id", "collected_at"],
+        set_={name: stmt.excluded[name] for name in _PROFILE_COLUMNS[2:]},
+    )
+
+
 def upsert_profile_snapshots(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> int:
     """Insert or replace profile snapshots keyed by (account_id, collected_at)."""
-    if not rows:
-        return 0
-    for chunk in _chunks(rows):
-        stmt = _insert(conn, PROFILE_SNAPSHOT)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["account_id", "collected_at"],
-            set_={
-                name: stmt.excluded[name]
-                for name in (
-                    "followers",
-                    "following",
-                    "posts_count",
-                    "followers_rounded",
-                    "followers_hidden",
-                )
-            },
-        )
-        conn.execute(stmt, [dict(r) for r in chunk])
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    _execute_many(
+        conn, "profile_snapshot", lambda: _profile_upsert(dialect), _PROFILE_COLUMNS, rows
+    )
     return len(rows)
+
+
+_POST_COLUMNS = (
+    "account_id",
+    "platform_post_id",
+    "published_at",
+    "kind",
+    "url",
+    "caption",
+    "first_seen_at",
+    "last_polled_at",
+    "next_poll_at",
+)
+
+
+def _post_upsert(dialect: Any) -> Any:
+    stmt = dialect.insert(POST)
+    excluded = stmt.excluded
+    return stmt.on_conflict_do_update(
+        index_elements=["account_id", "platform_post_id"],
+        set_={
+            # A field the platform stops sending keeps what we knew.
+            "kind": func.coalesce(excluded.kind, POST.c.kind),
+            "url": func.coalesce(excluded.url, POST.c.url),
+            "caption": func.coalesce(excluded.caption, POST.c.caption),
+            "published_at": excluded.published_at,
+            "last_polled_at": excluded.last_polled_at,
+            # A post whose next poll is not given keeps its schedule.
+            "next_poll_at": func.coalesce(excluded.next_poll_at, POST.c.next_poll_at),
+        },
+    )
+
+
+def post_row(
+    account_id: int, record: PostRecord, *, now: datetime, next_poll_at: datetime | None = None
+) -> dict[str, Any]:
+    """The ``post`` row of one record, first seen at ``now``."""
+    return {
+        "account_id": account_id,
+        "platform_post_id": record.platform_post_id,
+        "published_at": record.published_at,
+        "kind": record.kind,
+        "url": record.url,
+        "caption": record.caption,
+        "first_seen_at": now,
+        "last_polled_at": record.collected_at,
+        "next_poll_at": next_poll_at,
+    }
+
+
+def upsert_post_rows(
+    conn: Connection, rows: Sequence[Mapping[str, Any]]
+) -> dict[tuple[int, str], int]:
+    """Insert or refresh ``post`` rows of any accounts; ids by (account_id, platform post id).
+
+    Rows are applied in order, so of two rows for one post the later wins (its next poll only
+    if it names one).
+    """
+    if not rows:
+        return {}
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    _execute_many(conn, "post", lambda: _post_upsert(dialect), _POST_COLUMNS, rows)
+    wanted = {(row["account_id"], row["platform_post_id"]) for row in rows}
+    accounts = sorted({account_id for account_id, _ in wanted})
+    post_ids = sorted({post_id for _, post_id in wanted})
+    ids: dict[tuple[int, str], int] = {}
+    # The unique index (account_id, platform_post_id) answers this without touching the table.
+    query = select(POST.c.account_id, POST.c.platform_post_id, POST.c.id).where(
+        POST.c.account_id.in_(bindparam("accounts", expanding=True)),
+        POST.c.platform_post_id.in_(bindparam("posts", expanding=True)),
+    )
+    for account_chunk in _chunks(accounts):
+        for post_chunk in _chunks(post_ids):
+            result = conn.execute(
+                query, {"accounts": list(account_chunk), "posts": list(post_chunk)}
+            )
+            for account_id, platform_post_id, post_id in result:
+                if (account_id, platform_post_id) in wanted:
+                    ids[(account_id, platform_post_id)] = post_id
+    return ids
 
 
 def upsert_posts(
@@ -140,46 +283,13 @@ def upsert_posts(
         known = latest.get(post.platform_post_id)
         if known is None or post.collected_at >= known.collected_at:
             latest[post.platform_post_id] = post
+    schedule = next_poll_at or {}
     rows = [
-        {
-            "account_id": account_id,
-            "platform_post_id": p.platform_post_id,
-            "published_at": to_utc(p.published_at),
-            "kind": p.kind,
-            "url": p.url,
-            "caption": p.caption,
-            "first_seen_at": now,
-            "last_polled_at": to_utc(p.collected_at),
-            "next_poll_at": (next_poll_at or {}).get(p.platform_post_id),
-        }
+        post_row(account_id, p, now=now, next_poll_at=schedule.get(p.platform_post_id))
         for p in latest.values()
     ]
-    for chunk in _chunks(rows):
-        stmt = _insert(conn, POST)
-        excluded = stmt.excluded
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["account_id", "platform_post_id"],
-            set_={
-                # A field the platform stops sending keeps what we knew.
-                "kind": func.coalesce(excluded.kind, POST.c.kind),
-                "url": func.coalesce(excluded.url, POST.c.url),
-                "caption": func.coalesce(excluded.caption, POST.c.caption),
-                "published_at": excluded.published_at,
-                "last_polled_at": excluded.last_polled_at,
-                "next_poll_at": func.coalesce(excluded.next_poll_at, POST.c.next_poll_at),
-            },
-        )
-        conn.execute(stmt, list(chunk))
-    ids: dict[str, int] = {}
-    keys = list(latest)
-    for chunk in _chunks(keys):
-        result = conn.execute(
-            select(POST.c.platform_post_id, POST.c.id).where(
-                POST.c.account_id == account_id, POST.c.platform_post_id.in_(chunk)
-            )
-        )
-        ids.update({pid: post_id for pid, post_id in result})
-    return ids
+    ids = upsert_post_rows(conn, rows)
+    return {platform_post_id: post_id for (_, platform_post_id), post_id in ids.items()}
 
 
 def post_snapshot_row(post_id: int, record: PostRecord) -> dict[str, Any]:
@@ -196,20 +306,36 @@ def post_snapshot_row(post_id: int, record: PostRecord) -> dict[str, Any]:
     }
 
 
+_POST_SNAPSHOT_COLUMNS = (
+    "post_id",
+    "collected_at",
+    "views",
+    "likes",
+    "comments",
+    "shares",
+    "quotes",
+    "saves",
+)
+
+
+def _post_snapshot_upsert(dialect: Any) -> Any:
+    stmt = dialect.insert(POST_SNAPSHOT)
+    return stmt.on_conflict_do_update(
+        index_elements=["post_id", "collected_at"],
+        set_={name: stmt.excluded[name] for name in _POST_SNAPSHOT_COLUMNS[2:]},
+    )
+
+
 def upsert_post_snapshots(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> int:
     """Insert or replace post snapshots keyed by (post_id, collected_at)."""
-    if not rows:
-        return 0
-    for chunk in _chunks(rows):
-        stmt = _insert(conn, POST_SNAPSHOT)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["post_id", "collected_at"],
-            set_={
-                name: stmt.excluded[name]
-                for name in ("views", "likes", "comments", "shares", "quotes", "saves")
-            },
-        )
-        conn.execute(stmt, [dict(r) for r in chunk])
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    _execute_many(
+        conn,
+        "post_snapshot",
+        lambda: _post_snapshot_upsert(dialect),
+        _POST_SNAPSHOT_COLUMNS,
+        rows,
+    )
     return len(rows)
 
 

@@ -205,7 +205,10 @@ class Store:
                     run_id=run_id,
                     received_at=now,
                     message=mask(message),
-                    raw_body=raw_body,
+                    # A platform may echo the request, token included, in the body it garbles.
+                    raw_body=mask(raw_body.decode("utf-8", "surrogateescape")).encode(
+                        "utf-8", "surrogateescape"
+                    ),
                 )
             )
 
@@ -239,21 +242,19 @@ class Store:
         Returns the number of profile and post snapshot rows written.
         """
         profile_rows: list[dict[str, Any]] = []
-        post_rows = 0
+        groups: list[tuple[int, Sequence[PostRecord], Mapping[str, datetime | None] | None]] = []
+        for item in outcomes:
+            account_id = item.account.id
+            if item.history is not None:
+                profile_rows.extend(repo.profile_row(account_id, p) for p in item.history.profiles)
+                groups.append((account_id, item.history.posts, None))
+            if item.profile is not None:
+                profile_rows.append(repo.profile_row(account_id, item.profile))
+            if item.posts is not None:
+                groups.append((account_id, item.posts.posts, item.post_next_poll))
         with self.engine.begin() as conn:
-            for item in outcomes:
-                account_id = item.account.id
-                if item.history is not None:
-                    profile_rows.extend(
-                        repo.profile_row(account_id, p) for p in item.history.profiles
-                    )
-                    post_rows += self._store_posts(conn, account_id, item.history.posts, now)
-                if item.profile is not None:
-                    profile_rows.append(repo.profile_row(account_id, item.profile))
-                if item.posts is not None:
-                    post_rows += self._store_posts(
-                        conn, account_id, item.posts.posts, now, item.post_next_poll
-                    )
+            # The whole batch's posts in one statement, not one round of queries per account.
+            post_rows = self._store_posts(conn, groups, now)
             repo.upsert_profile_snapshots(conn, profile_rows)
             self._move_state(conn, outcomes, now)
         return len(profile_rows), post_rows
@@ -261,17 +262,32 @@ class Store:
     @staticmethod
     def _store_posts(
         conn: Connection,
-        account_id: int,
-        posts: Sequence[PostRecord],
+        groups: Sequence[tuple[int, Sequence[PostRecord], Mapping[str, datetime | None] | None]],
         now: datetime,
-        next_poll_at: Mapping[str, datetime | None] | None = None,
     ) -> int:
-        if not posts:
+        rows: list[dict[str, Any]] = []
+        for account_id, posts, next_poll_at in groups:
+            latest: dict[str, PostRecord] = {}
+            for post in posts:
+                known = latest.get(post.platform_post_id)
+                if known is None or post.collected_at >= known.collected_at:
+                    latest[post.platform_post_id] = post
+            schedule = next_poll_at or {}
+            rows.extend(
+                repo.post_row(account_id, p, now=now, next_poll_at=schedule.get(key))
+                for key, p in latest.items()
+            )
+        if not rows:
             return 0
-        ids = repo.upsert_posts(conn, account_id, posts, now=now, next_poll_at=next_poll_at)
+        ids = repo.upsert_post_rows(conn, rows)
         # A post listed without its counts is known from now on, but is no observation.
-        rows = [repo.post_snapshot_row(ids[p.platform_post_id], p) for p in posts if p.has_counts]
-        return repo.upsert_post_snapshots(conn, rows)
+        snapshots = [
+            repo.post_snapshot_row(ids[(account_id, p.platform_post_id)], p)
+            for account_id, posts, _ in groups
+            for p in posts
+            if p.has_counts
+        ]
+        return repo.upsert_post_snapshots(conn, snapshots)
 
     def known_posts(
         self, account_ids: Sequence[int], *, published_since: datetime

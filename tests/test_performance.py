@@ -1,0 +1,373 @@
+"""The performance work keeps behaviour: the default transport, the lean client, bulk upserts."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import httpx
+import pytest
+import respx
+from aiohttp import web
+from alembic import command
+from sqlalchemy import select, text
+from sqlalchemy.engine import Engine
+
+from collector.storage import repo
+from collector.storage.db import _alembic_config, make_engine
+from collector.storage.state import ACCOUNT, POST
+from connectors.base import Connector, PlatformConfig
+from connectors.errors import TransientError
+from connectors.http import AiohttpTransport, RetryPolicy, make_client
+from connectors.records import AccountRef, PostPage, PostRecord, ProfileBatch
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@asynccontextmanager
+async def serve(routes: dict[str, Handler]) -> AsyncIterator[str]:
+    """A loopback aiohttp server with ``routes`` for the duration of the block; its root URL."""
+    app = web.Application()
+    for path, handler in routes.items():
+        app.router.add_get(path, handler)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        await runner.cleanup()
+
+
+async def ok(request: web.Request) -> web.Response:
+    return web.json_response({"path": request.path, "query": dict(request.query)})
+
+
+class _Http(Connector):
+    name = "perf-test"
+
+    async def fetch_profiles(self, accounts: Sequence[AccountRef]) -> ProfileBatch:
+        raise NotImplementedError
+
+    async def fetch_posts(self, account: AccountRef, *, since: datetime | None) -> PostPage:
+        raise NotImplementedError
+
+
+async def _no_sleep(_seconds: float) -> None:
+    return None
+
+
+def _connector(
+    base_url: str, transport: httpx.AsyncBaseTransport | None = None, timeout: float = 20.0
+) -> _Http:
+    return _Http(
+        PlatformConfig(base_url=base_url, timeout_seconds=timeout),
+        transport=transport,
+        retry=RetryPolicy(max_attempts=1, sleep=_no_sleep),
+    )
+
+
+# -- the default transport -------------------------------------------------------------------
+
+
+def test_the_default_client_sends_through_the_aiohttp_transport() -> None:
+    async def scenario() -> tuple[Any, bool]:
+        async with serve({"/api/item": ok}) as url:
+            client = make_client(url + "/api")
+            transport = client._transport_for_url(httpx.URL(url))
+            response = await client.get("item", params={"a": "1"})
+            opened = isinstance(transport, AiohttpTransport) and transport._session is not None
+            await client.aclose()
+            return response.json(), opened
+
+    body, opened = asyncio.run(scenario())
+    assert body == {"path": "/api/item", "query": {"a": "1"}}
+    assert opened
+
+
+def test_a_connector_on_the_default_transport_decodes_the_answer() -> None:
+    async def scenario() -> Any:
+        async with serve({"/v1/users": ok}) as url:
+            connector = _connector(url + "/v1")
+            try:
+                return await connector.get_json("users", params={"ids": "a,b"}, endpoint="u")
+            finally:
+                await connector.aclose()
+
+    assert asyncio.run(scenario()) == {"path": "/v1/users", "query": {"ids": "a,b"}}
+
+
+def test_an_injected_mock_transport_still_answers_instead_of_the_network() -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"mocked": str(request.url)})
+
+    connector = _connector("https://api.test/v2", httpx.MockTransport(answer))
+    body = asyncio.run(connector.get_json("users", params={"q": "x"}))
+    assert body == {"mocked": "https://api.test/v2/users?q=x"}
+
+
+def test_a_respx_router_injected_as_transport_still_answers() -> None:
+    router = respx.Router(assert_all_called=True)
+    router.get("https://api.test/v2/users").respond(200, json={"from": "respx"})
+    connector = _connector("https://api.test/v2", httpx.MockTransport(router.async_handler))
+    assert asyncio.run(connector.get_json("users")) == {"from": "respx"}
+
+
+def test_respx_global_mock_of_httpx_reaches_a_default_connector() -> None:
+    connector = _connector("https://api.test/v2")
+    with respx.mock(using="httpx", assert_all_called=True) as mock:
+        mock.get("https://api.test/v2/users").respond(200, json={"patched": True})
+        assert asyncio.run(connector.get_json("users")) == {"patched": True}
+
+
+def test_the_default_client_follows_a_redirect() -> None:
+    async def moved(_request: web.Request) -> web.Response:
+        raise web.HTTPFound("/new")
+
+    async def scenario() -> tuple[int, str]:
+        async with serve({"/old": moved, "/new": ok}) as url:
+            client = make_client(url)
+            response = await client.get("old")
+            await client.aclose()
+            return response.status_code, str(response.url)
+
+    status, final = asyncio.run(scenario())
+    assert status == 200
+    assert final.endswith("/new")
+
+
+def test_a_read_timeout_on_the_default_transport_is_a_transient_error() -> None:
+    async def hang(_request: web.Request) -> web.Response:
+        await asyncio.sleep(5)
+        return web.json_response({})
+
+    async def scenario() -> None:
+        async with serve({"/slow": hang}) as url:
+            connector = _connector(url, timeout=0.2)
+            try:
+                await connector.get_json("slow")
+            finally:
+                await connector.aclose()
+
+    with pytest.raises(TransientError, match="timed out"):
+        asyncio.run(scenario())
+
+
+def test_a_refused_connection_on_the_default_transport_is_a_transient_error() -> None:
+    async def scenario() -> str:
+        async with serve({}) as url:
+            pass  # the port is free again: nothing listens there any more
+        connector = _connector(url)
+        try:
+            await connector.get_json("anything")
+        except TransientError as exc:
+            return exc.message
+        finally:
+            await connector.aclose()
+        return "no error"
+
+    assert "connection failed" in asyncio.run(scenario())
+
+
+def test_an_error_status_keeps_its_body_and_headers_on_the_default_transport() -> None:
+    async def limited(_request: web.Request) -> web.Response:
+        return web.json_response({"error": "slow down"}, status=429, headers={"Retry-After": "7"})
+
+    async def scenario() -> httpx.Response:
+        async with serve({"/x": limited}) as url:
+            client = make_client(url)
+            response = await client.get("x")
+            await client.aclose()
+            return response
+
+    response = asyncio.run(scenario())
+    assert response.status_code == 429
+    assert response.headers["retry-after"] == "7"
+    assert response.json() == {"error": "slow down"}
+    assert response.request.url.path == "/x"
+
+
+@pytest.mark.parametrize(
+    ("base", "client_params", "path", "params"),
+    [
+        ("https://h.test/xrpc", {}, "app.bsky.feed.getAuthorFeed", {"actor": "did:plc:a", "n": 5}),
+        ("https://h.test/v3/", {"key": "k v"}, "/channels", {"id": "UCa,UCb", "part": "x"}),
+        ("https://h.test", {}, "api/v1/lookup", {"acct": "user@inst.social", "q": "ü &=?#"}),
+        ("https://h.test/p", {"a": "1"}, "get", [("actors", "a"), ("actors", "b")]),
+        ("https://h.test/p", {}, "with space", {"b": None, "c": True}),
+        ("https://h.test/p", {}, "../up", None),
+    ],
+)
+def test_the_lean_client_builds_the_request_httpx_would(
+    base: str, client_params: dict[str, str], path: str, params: Any
+) -> None:
+    ours = make_client(base, params=client_params, headers={"X-A": "1"})
+    reference = httpx.AsyncClient(
+        base_url=base, params=client_params, headers=ours.headers, timeout=ours.timeout
+    )
+    built = ours.build_request("GET", path, params=params, headers={"X-B": "2"})
+    expected = reference.build_request("GET", path, params=params, headers={"X-B": "2"})
+    assert str(built.url) == str(expected.url)
+    assert built.headers.multi_items() == expected.headers.multi_items()
+    assert built.extensions == expected.extensions
+
+
+# -- bulk upserts ------------------------------------------------------------------------------
+
+
+def _account(engine: Engine) -> int:
+    with engine.begin() as conn:
+        return repo.ensure_accounts(conn, "demo", ["perf"], now=datetime(2026, 1, 1, tzinfo=UTC))[
+            "perf"
+        ]
+
+
+def test_bulk_post_upsert_stores_times_as_utc_seconds(engine: Engine) -> None:
+    account_id = _account(engine)
+    plus_two = timezone(timedelta(hours=2))
+    record = PostRecord(
+        platform_post_id="p1",
+        published_at=datetime(2026, 3, 1, 14, 30, 15, 999_999, tzinfo=plus_two),
+        collected_at=datetime(2026, 3, 2, 8, 0, 0),  # naive: taken as UTC
+        likes=3,
+    )
+    now = datetime(2026, 3, 2, 8, 0, 1, 500, tzinfo=UTC)
+    with engine.begin() as conn:
+        ids = repo.upsert_post_rows(conn, [repo.post_row(account_id, record, now=now)])
+    with engine.connect() as conn:
+        row = conn.execute(
+            select(POST.c.id, POST.c.published_at, POST.c.last_polled_at, POST.c.first_seen_at)
+        ).one()
+    assert ids == {(account_id, "p1"): row.id}
+    assert row.published_at == datetime(2026, 3, 1, 12, 30, 15, tzinfo=UTC)
+    assert row.last_polled_at == datetime(2026, 3, 2, 8, 0, 0, tzinfo=UTC)
+    assert row.first_seen_at == datetime(2026, 3, 2, 8, 0, 1, tzinfo=UTC)
+
+
+def test_bulk_post_upsert_keeps_a_schedule_and_fields_the_later_row_leaves_out(
+    engine: Engine,
+) -> None:
+    account_id = _account(engine)
+    at = datetime(2026, 3, 1, tzinfo=UTC)
+    first = PostRecord("p1", at, at, caption="hello", url="https://x/p1")
+    second = PostRecord("p1", at, at + timedelta(hours=6), caption=None, url=None)
+    due = at + timedelta(hours=3)
+    with engine.begin() as conn:
+        repo.upsert_post_rows(conn, [repo.post_row(account_id, first, now=at, next_poll_at=due)])
+        repo.upsert_post_rows(conn, [repo.post_row(account_id, second, now=at)])
+    with engine.connect() as conn:
+        row = conn.execute(
+            select(POST.c.caption, POST.c.url, POST.c.next_poll_at, POST.c.last_polled_at)
+        ).one()
+    assert (row.caption, row.url, row.next_poll_at) == ("hello", "https://x/p1", due)
+    assert row.last_polled_at == at + timedelta(hours=6)
+
+
+def test_bulk_post_upsert_answers_ids_of_several_accounts_without_mixing_them(
+    engine: Engine,
+) -> None:
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    with engine.begin() as conn:
+        ids = repo.ensure_accounts(conn, "demo", ["a", "b"], now=now)
+        rows = [repo.post_row(ids[h], PostRecord("same-id", now, now), now=now) for h in ("a", "b")]
+        post_ids = repo.upsert_post_rows(conn, rows)
+    assert len(set(post_ids.values())) == 2
+    with engine.connect() as conn:
+        owners = dict(conn.execute(select(POST.c.id, POST.c.account_id)).all())
+    assert {owners[post_ids[(ids[h], "same-id")]] for h in ("a", "b")} == {ids["a"], ids["b"]}
+
+
+def test_account_state_is_unchanged_by_a_snapshot_upsert(engine: Engine) -> None:
+    account_id = _account(engine)
+    at = datetime(2026, 3, 1, tzinfo=UTC)
+    row = {
+        "account_id": account_id,
+        "collected_at": at,
+        "followers": 10,
+        "following": None,
+        "posts_count": 1,
+        "followers_rounded": True,
+        "followers_hidden": False,
+    }
+    with engine.begin() as conn:
+        repo.upsert_profile_snapshots(conn, [row])
+        repo.upsert_profile_snapshots(conn, [{**row, "followers": 12}])
+    with engine.connect() as conn:
+        stored = conn.execute(text("SELECT followers, followers_rounded FROM profile_snapshot"))
+        assert [tuple(r) for r in stored] == [(12, True)]
+        assert conn.execute(select(ACCOUNT.c.status)).scalar_one() == "unwatched"
+
+
+# -- migration 0006 ------------------------------------------------------------------------------
+
+
+def _seed_series(engine: Engine) -> None:
+    now = datetime(2026, 3, 1, tzinfo=UTC)
+    with engine.begin() as conn:
+        ids = repo.ensure_accounts(conn, "demo", ["a", "b", "empty"], now=now)
+        for n in range(3):
+            at = now + timedelta(hours=6 * n)
+            repo.upsert_profile_snapshots(
+                conn,
+                [
+                    {"account_id": ids[h], "collected_at": at, "followers": 100 * k + n,
+                     "following": 5, "posts_count": n, "followers_rounded": False,
+                     "followers_hidden": False}
+                    for k, h in enumerate(("a", "b"))
+                ],
+            )  # fmt: skip
+            post = PostRecord("p", now + timedelta(hours=1), at, likes=n, comments=1)
+            post_ids = repo.upsert_post_rows(conn, [repo.post_row(ids["a"], post, now=now)])
+            repo.upsert_post_snapshots(
+                conn, [repo.post_snapshot_row(post_ids[(ids["a"], "p")], post)]
+            )
+
+
+def _views(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
+    with engine.connect() as conn:
+        return {
+            name: [tuple(r) for r in conn.execute(text(f"SELECT * FROM {name} ORDER BY 1, 2"))]
+            for name in ("account_latest", "post_latest", "account_daily_engagement")
+        }
+
+
+def test_the_latest_state_views_answer_the_same_rows_after_0006(engine: Engine) -> None:
+    _seed_series(engine)
+    after = _views(engine)
+    command.downgrade(_alembic_config(engine), "0005")
+    before = _views(engine)
+    command.upgrade(_alembic_config(engine), "head")
+    assert after == before
+    assert _views(engine) == after
+    latest = {row[2]: row[12] for row in after["account_latest"]}
+    assert latest == {"a": 2, "b": 102, "empty": None}
+
+
+def test_postgresql_seeks_the_newest_snapshot_instead_of_scanning_them_all(
+    postgres_databases: Any,
+) -> None:
+    # PostgreSQL only: SQLite's plan was a primary-key seek before 0006 already.
+    name = postgres_databases.create()
+    engine = make_engine(postgres_databases.url_for(name))
+    try:
+        _seed_series(engine)
+        with engine.connect() as conn:
+            plan = "\n".join(
+                conn.execute(text("EXPLAIN SELECT * FROM account_latest")).scalars().all()
+            )
+    finally:
+        engine.dispose()
+        postgres_databases.drop(name)
+    assert "Seq Scan on profile_snapshot" not in plan
+    assert "profile_snapshot_pkey" in plan
+
+
+def test_migration_0006_is_importable_as_the_chain_expects() -> None:
+    module = importlib.import_module("collector.storage.migrations.versions.0006_performance")
+    assert (module.revision, module.down_revision) == ("0006", "0005")
