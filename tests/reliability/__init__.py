@@ -1,0 +1,1 @@
+"""Fault injection: what Collector does when platforms, processes, databases or input fail."""
