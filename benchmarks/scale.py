@@ -133,7 +133,7 @@ def daemon_idle(accounts: int, idle_seconds: float) -> dict[str, Any]:
         "accounts": accounts,
         "start_s": start_seconds,
         "rss_mb": rss_mb,
-        "idle_cpu_percent": idle_cpu * 100,
+        "idle_cpu_percent": max(idle_cpu, 0.0) * 100,  # psutil counts 10 ms ticks
     }
 
 
