@@ -55,6 +55,7 @@ EXAMPLES = settings(
     max_examples=int(os.environ.get("COLLECTOR_HYPOTHESIS_EXAMPLES", "40")),
     deadline=None,
     derandomize=True,
+    database=None,  # fixed examples: nothing to remember between runs, nothing left in the tree
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 
