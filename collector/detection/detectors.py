@@ -113,6 +113,11 @@ class Thresholds:
     drip_min_share_per_day: float = 0.001
     drip_max_cv: float = 0.25
     drip_min_share: float = 0.01
+    drip_low_length_factor: int = 4
+    drip_low_z: float = 12.0
+    drip_sustained_ratio: float = 2.0
+    drip_burst_hours: float = 192.0
+    drip_partial_ratio: float = 3.0
     # Following
     following_min_share: float = 0.10
     following_min_accounts: float = 50.0
@@ -124,6 +129,7 @@ class Thresholds:
     post_min_likes: float = 20.0
     post_z: float = 3.5
     post_level_cap: float = 2.5
+    post_joint_z: float = 4.5
     post_min_ratio: float = 2.0
     post_min_ratio_others: float = 3.0
     post_high_ratio: float = 4.0
@@ -132,6 +138,7 @@ class Thresholds:
     post_block_days: int = 30
     post_baseline_blocks: int = 4
     post_min_baseline: int = 5
+    post_min_block: int = 3
     # Engagement rate bands
     er_prior_weight: float = 20.0
     er_prior_spread: float = 0.5
@@ -186,6 +193,8 @@ class JumpCandidate:
     z: float
     followers_before: float
     organic: bool
+    # The rounding unit of a floored count (YouTube): its excess is known to within one unit.
+    unit: float = 0.0
 
 
 # -- small numeric helpers ----------------------------------------------------------------------
@@ -256,6 +265,7 @@ def _trailing_baseline(
     include_own: bool,
     *,
     mad: bool = True,
+    min_block_count: int = 1,
 ) -> tuple[Float, Float, Float]:
     """Per element: median and MAD of ``values`` over the preceding blocks of its account.
 
@@ -263,6 +273,8 @@ def _trailing_baseline(
     an account. Per (account, block) the median and MAD are computed, then combined (median of
     medians, median of MADs) over the ``blocks_back`` blocks before the element's own block
     (and the own block too if ``include_own``). Returns (median, MAD, count) per element.
+    Blocks with fewer than ``min_block_count`` values are left out: a median of medians gives
+    a block of one post as much weight as a block of twelve.
     """
     finite = np.isfinite(values)
     if not finite.any():
@@ -281,6 +293,9 @@ def _trailing_baseline(
     if mad:
         _, spread, _ = _grouped_median(np.abs(v - np.repeat(med, counts)), key)
         grid_mad[rows, cols] = spread
+    if min_block_count > 1:
+        thin = grid_n < min_block_count
+        grid_med[thin], grid_mad[thin], grid_n[thin] = np.nan, np.nan, 0.0
     shifts = range(0 if include_own else 1, blocks_back + (0 if include_own else 1))
     stack_med = np.full((len(shifts), accounts, span), np.nan)
     stack_mad = np.full((len(shifts), accounts, span), np.nan)
@@ -298,6 +313,27 @@ def _trailing_baseline(
     out_mad = np.where(inside, base_mad[seg, col], np.nan)
     out_n = np.where(inside, base_n[seg, col], 0.0)
     return out_med, out_mad, out_n
+
+
+PER_DAY_INTERVALS = 4  # at the default 6-hourly collection
+
+
+def _trailing_mean(values: Float, seg: Int, window: int) -> Float:
+    """Mean of each value and the ``window - 1`` before it within its segment.
+
+    NaN where the window reaches into another segment or holds a NaN.
+    """
+    out = np.full(values.size, np.nan)
+    if values.size < window:
+        return out
+    finite = np.isfinite(values)
+    total = np.cumsum(np.concatenate(([0.0], np.where(finite, values, 0.0))))
+    holes = np.cumsum(np.concatenate(([0], ~finite)))
+    sums = total[window:] - total[:-window]
+    clean = (holes[window:] - holes[:-window]) == 0
+    same = seg[window - 1 :] == seg[: values.size - window + 1]
+    out[window - 1 :] = np.where(same & clean, sums / window, np.nan)
+    return out
 
 
 def _runs(mark: Bool, seg: Int) -> tuple[Int, Int]:
@@ -448,6 +484,10 @@ class _Engagement:
     known: bool
     elevated: bool
     evidence: dict[str, Any]
+    # Median engagement of the posts around the event over the posts before: a sustained rise,
+    # where the peak ratio may be one lucky post.
+    typical_ratio: float = 1.0
+    peak_ratio: float = 1.0
 
 
 def _engagement_around(
@@ -480,9 +520,12 @@ def _engagement_around(
     base = float(np.median(eng[before]))
     evidence["engagement_per_post_before"] = _r(base)
     elevated = False
+    typical = peak = 1.0
     if base > 0 and around.any():
         peak = float(np.max(eng[around])) / base
+        typical = float(np.median(eng[around])) / base
         evidence["engagement_peak_ratio"] = _r(peak)
+        evidence["engagement_typical_ratio"] = _r(typical)
         elevated |= peak >= th.viral_post_ratio
         base_views = views[before & np.isfinite(views)]
         around_views = views[around & np.isfinite(views)]
@@ -497,7 +540,7 @@ def _engagement_around(
         evidence["engagement_per_post_after"] = _r(float(np.median(eng[after])))
         evidence["engagement_after_ratio"] = _r(after_ratio)
     evidence["engagement"] = "rose with the audience" if elevated else "flat"
-    return _Engagement(True, elevated, evidence)
+    return _Engagement(True, elevated, evidence, typical, peak)
 
 
 # -- followers: jumps, drops, drips -------------------------------------------------------------
@@ -615,7 +658,14 @@ def _jump(
     if jumps is not None:
         jumps.append(
             JumpCandidate(
-                account_id, start, end, n["excess"], n["z"], n["before"], engagement.elevated
+                account_id,
+                start,
+                end,
+                n["excess"],
+                n["z"],
+                n["before"],
+                engagement.elevated,
+                n["unit"],
             )
         )
     # A purchase lands within hours; a gain spread over a long gap or days of unusual intervals
@@ -702,13 +752,24 @@ def _drips(
     previous = np.concatenate(([np.nan], gain[:-1]))
     previous[np.concatenate(([True], d.seg[1:] != d.seg[:-1]))] = np.nan
     paired = np.where(np.isfinite(previous), (gain + previous) / 2, gain)
+    # A floored series whose baseline moved a quarter of a unit per interval or less and that now
+    # steps a whole unit every interval for a day: that is a real rise (rounding moves a
+    # count by one unit at most, however long the window), not quantisation.
+    # The baseline of a floored series is taken on daily means: a median of 6-hourly steps of
+    # 0 or 1 unit says 0 whenever growth is under half a unit per interval.
+    day = _trailing_mean(d.delta, d.seg, PER_DAY_INTERVALS)
+    week = (d.t1 - _MONDAY) // WEEK
+    day_base, _, _ = _trailing_baseline(
+        d.seg, week, day, series.accounts, th.baseline_weeks, include_own=False, mad=False
+    )
+    steady_units = (day - day_base >= 0.75 * d.unit) & (day_base <= 0.25 * d.unit)
     elevated = (
         (d.baseline_n >= th.min_baseline_intervals)
         & (d.delta - d.expected >= th.drip_z * d.sd_drip)
         & (per_hour * 24 >= th.drip_min_share_per_day * level)
         & (d.delta > 0)
         # On a floored series steady growth shows as steps of exactly one unit: no drip.
-        & ((d.unit == 0) | (paired >= 1.2 * d.unit))
+        & ((d.unit == 0) | (paired >= 1.2 * d.unit) | steady_units)
     )
     starts, ends = _runs(elevated, d.seg)
     out: list[Finding] = []
@@ -724,7 +785,9 @@ def _drips(
         dispersion = 1.4826 * float(np.median(np.abs(increments - centre)))
         cv = dispersion / max(centre, 1e-9)
         unit = float(np.max(d.unit[s : e + 1]))
-        noise = max(float(np.median(d.sd_drip[s : e + 1])), unit / 2)
+        # Rounding errs by at most one unit over the whole run, so a long run's level is known
+        # to within a unit divided by its length, not half a unit per interval.
+        noise = max(float(np.median(d.sd_drip[s : e + 1])), unit / max(count, 2))
         lift = float(np.median(d.delta[s : e + 1] - d.expected[s : e + 1]))
         # Near-constant: no more spread than the account's own noise allows (or a small share
         # of the increment), at a level well above it. Organic bursts scale their noise up.
@@ -732,20 +795,44 @@ def _drips(
             # Quantised increments: their spread is the unit, their level the run's mean.
             dispersion = max(dispersion - unit, 0.0)
             lift = float(np.mean(d.delta[s : e + 1] - d.expected[s : e + 1]))
-        if lift < th.drip_level_z * noise or dispersion > max(th.drip_max_cv * centre, noise):
+        if dispersion > max(th.drip_max_cv * centre, noise):
             continue
-        before = max(float(d.c0[s]), 1.0)
-        gained = np.cumsum(d.delta[s : e + 1] - d.expected[s : e + 1])
-        enough = np.flatnonzero(
-            (np.arange(count) >= th.drip_min_intervals - 1) & (gained >= th.drip_min_share * before)
-        )
-        if enough.size == 0:
-            continue
+        # A low drip (a few followers per interval on a nano account) is no higher than the
+        # noise of one interval, so its constancy says little over six; over a long run the
+        # sum says it: a lift sustained for days, in increments less dispersed than counting
+        # noise (organic gains are over-dispersed), is a purchase. It is judged later, at the
+        # run's long minimum length.
+        min_count = th.drip_min_intervals
+        if lift < th.drip_level_z * noise:
+            cumulative = np.cumsum(d.delta[s : e + 1] - d.expected[s : e + 1]) / np.sqrt(
+                np.cumsum(d.sd_drip[s : e + 1] ** 2)
+            )
+            strong = np.flatnonzero(
+                (np.arange(count) >= th.drip_min_intervals * th.drip_low_length_factor - 1)
+                & (cumulative >= th.drip_low_z)
+            )
+            if strong.size == 0 or lift <= 0 or dispersion > np.sqrt(max(centre, 1.0)):
+                continue
+            min_count = int(strong[0]) + 1
         k = int(d.seg[s])
         start, end = int(d.t0[s]), int(d.t1[e])
         excess = float(np.sum(d.delta[s : e + 1] - d.expected[s : e + 1]))
         share = excess / max(float(d.c0[s]), 1.0)
         engagement = _engagement_around(posts, interactions, k, start, end, share, th)
+        # A post well above the usual (if not 5x) explains part of a rise: ask for twice the
+        # share before calling it bought.
+        needed = th.drip_min_share * (
+            2.0 if engagement.peak_ratio >= th.drip_partial_ratio else 1.0
+        )
+        before = max(float(d.c0[s]), 1.0)
+        gained = np.cumsum(d.delta[s : e + 1] - d.expected[s : e + 1])
+        enough = np.flatnonzero(
+            (np.arange(count) >= min_count - 1)
+            # As for a jump: a share of the audience, and enough followers to be more than noise.
+            & (gained >= max(needed * before, th.jump_min_followers))
+        )
+        if enough.size == 0:
+            continue
         evidence: dict[str, Any] = {
             "intervals": count,
             "hours": _r(hours),
@@ -761,7 +848,12 @@ def _drips(
             **engagement.evidence,
         }
         z = excess / max(float(np.sqrt(np.sum(d.sd_drip[s : e + 1] ** 2))), 1.0)
-        if engagement.elevated:
+        # One post far above the usual explains the gains of the week after it (its audience
+        # keeps arriving for days); weeks of steady gains need the posts' engagement to have
+        # risen as a whole, not one lucky post among many.
+        if engagement.elevated and (
+            hours <= th.drip_burst_hours or engagement.typical_ratio >= th.drip_sustained_ratio
+        ):
             kind, severity, score = "organic_growth", "low", round(_score(z) * 0.3, 3)
         else:
             kind, severity = "drip_followers", "medium"
@@ -900,17 +992,43 @@ def post_findings(posts: PostTable, thresholds: Thresholds = DEFAULT) -> list[Fi
     )
     lc = np.where(usable & np.isfinite(others), np.log((likes + 1) / (others + 1)), np.nan)
     accounts = posts.account_ids.size
-    mv, madv, nv = _trailing_baseline(seg, block, lv, accounts, th.post_baseline_blocks, True)
-    mc, madc, nc = _trailing_baseline(seg, block, lc, accounts, th.post_baseline_blocks, True)
+    mv, madv, nv = _trailing_baseline(
+        seg, block, lv, accounts, th.post_baseline_blocks, True, min_block_count=th.post_min_block
+    )
+    mc, madc, nc = _trailing_baseline(
+        seg, block, lc, accounts, th.post_baseline_blocks, True, min_block_count=th.post_min_block
+    )
     with np.errstate(invalid="ignore", divide="ignore"):
-        # The account's own spread of the ratio, or the counting noise of this post's counts
-        # if that is larger (a post with 3 comments says little about its ratio).
-        sv = np.maximum.reduce(
-            [1.4826 * madv, np.sqrt(1 / (likes + 1) + 1 / (views + 1)), np.full(lv.size, 0.1)]
+        # A post's ratio wanders by the account's own (intrinsic) spread plus the counting noise
+        # of this post's counts: a post with 7 comments says far less about its ratio than the
+        # account's usual post with 40. The account's spread of the ratio holds the counting
+        # noise of its usual posts; that part is taken out and this post's own put back.
+        cv = np.where(np.isfinite(lv), 1 / (likes + 1) + 1 / (views + 1), np.nan)
+        cc = np.where(np.isfinite(lc), 1 / (likes + 1) + 1 / (others + 1), np.nan)
+        usual_cv, _, _ = _trailing_baseline(
+            seg,
+            block,
+            cv,
+            accounts,
+            th.post_baseline_blocks,
+            True,
+            mad=False,
+            min_block_count=th.post_min_block,
         )
-        sc = np.maximum.reduce(
-            [1.4826 * madc, np.sqrt(1 / (likes + 1) + 1 / (others + 1)), np.full(lc.size, 0.15)]
+        usual_cc, _, _ = _trailing_baseline(
+            seg,
+            block,
+            cc,
+            accounts,
+            th.post_baseline_blocks,
+            True,
+            mad=False,
+            min_block_count=th.post_min_block,
         )
+        intrinsic_v = np.maximum((1.4826 * madv) ** 2 - usual_cv, 0.0)
+        intrinsic_c = np.maximum((1.4826 * madc) ** 2 - usual_cc, 0.0)
+        sv = np.maximum(np.sqrt(intrinsic_v + cv), 0.1)
+        sc = np.maximum(np.sqrt(intrinsic_c + cc), 0.15)
         zv = (lv - mv) / sv
         zc = (lc - mc) / sc
     zv = np.where(nv >= th.post_min_baseline, zv, np.nan)
@@ -918,7 +1036,15 @@ def post_findings(posts: PostTable, thresholds: Thresholds = DEFAULT) -> list[Fi
     # How far the likes themselves are above the account's usual post: pods multiply them,
     # while the yardstick above stays put. Capped: a viral post is far above usual too.
     level = np.log(likes + 1)
-    ml, madl, nl = _trailing_baseline(seg, block, level, accounts, th.post_baseline_blocks, True)
+    ml, madl, nl = _trailing_baseline(
+        seg,
+        block,
+        level,
+        accounts,
+        th.post_baseline_blocks,
+        True,
+        min_block_count=th.post_min_block,
+    )
     with np.errstate(invalid="ignore"):
         zl = np.where(nl >= th.post_min_baseline, (level - ml) / np.maximum(1.4826 * madl, 0.2), 0)
     ratio_v, ratio_c = np.exp(lv - mv), np.exp(lc - mc)
@@ -932,12 +1058,12 @@ def post_findings(posts: PostTable, thresholds: Thresholds = DEFAULT) -> list[Fi
             (zc >= th.post_z)
             | (
                 (zc >= th.post_z - 1.5)
-                & (zc + np.minimum(zl, th.post_level_cap) >= th.post_z + 1.5)
+                & (zc + np.minimum(zl, th.post_level_cap) >= th.post_joint_z)
             )
         )
     )
     pods = by_views | by_comments
-    early = _visible_at_first_snapshot(posts, th, mv, sv, mc, sc, pods, by_views)
+    early = _visible_at_first_snapshot(posts, th, mv, intrinsic_v, mc, intrinsic_c, pods, by_views)
     odd_ratio = big & ~pods & (np.abs(zc) >= th.post_ratio_z)
     odd_ratio &= (ratio_c >= th.post_ratio_factor) | (ratio_c <= 1 / th.post_ratio_factor)
     out: list[Finding] = []
@@ -1002,13 +1128,17 @@ def _visible_at_first_snapshot(
     posts: PostTable,
     th: Thresholds,
     mv: Float,
-    sv: Float,
+    intrinsic_v: Float,
     mc: Float,
-    sc: Float,
+    intrinsic_c: Float,
     pods: Bool,
     by_views: Bool,
 ) -> Bool:
-    """Which flagged posts already showed the anomaly at their first snapshot."""
+    """Which flagged posts already showed the anomaly at their first snapshot.
+
+    Judged with the same noise model as the latest counts: the account's intrinsic spread of
+    the ratio plus the counting noise of the (smaller) first counts.
+    """
     early = np.zeros(len(posts), dtype=bool)
     if posts.first_likes is None or not pods.any():
         return early
@@ -1020,8 +1150,10 @@ def _visible_at_first_snapshot(
     with np.errstate(invalid="ignore", divide="ignore"):
         lv = np.log((likes + 1) / (views + 1))
         lc = np.log((likes + 1) / (others + 1))
-        zv = (lv - mv) / np.maximum(sv, np.sqrt(1 / (likes + 1) + 1 / (views + 1)))
-        zc = (lc - mc) / np.maximum(sc, np.sqrt(1 / (likes + 1) + 1 / (others + 1)))
+        sv = np.maximum(np.sqrt(intrinsic_v + 1 / (likes + 1) + 1 / (views + 1)), 0.1)
+        sc = np.maximum(np.sqrt(intrinsic_c + 1 / (likes + 1) + 1 / (others + 1)), 0.15)
+        zv = (lv - mv) / sv
+        zc = (lc - mc) / sc
         by_v = (zv >= th.post_z) & (np.exp(lv - mv) >= th.post_min_ratio)
         by_c = (zc >= th.post_z) & (np.exp(lc - mc) >= th.post_min_ratio_others)
     return pods & np.where(by_views, by_v, by_c)
@@ -1219,7 +1351,10 @@ def _farm_groups(
     best: list[JumpCandidate] = []
     lo = 0
     for hi in range(len(ordered)):
-        while ordered[hi].excess > ordered[lo].excess * (1 + th.farm_similarity):
+        # Similar: within the share, or within the rounding units of floored counts.
+        while ordered[hi].excess > ordered[lo].excess * (1 + th.farm_similarity) + (
+            ordered[hi].unit + ordered[lo].unit
+        ):
             lo += 1
         window = ordered[lo : hi + 1]
         if len({j.account_id for j in window}) > len({j.account_id for j in best}):

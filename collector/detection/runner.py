@@ -250,6 +250,7 @@ def _stored_jumps(
                 float(evidence.get("z") or 0),
                 float(evidence.get("followers_before") or 0),
                 False,
+                float(evidence.get("rounding_unit") or 0),
             )
         )
     return out

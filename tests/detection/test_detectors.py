@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import numpy as np
 
 from collector.detection.detectors import (
@@ -17,6 +19,10 @@ from collector.detection.detectors import (
 )
 from collector.detection.series import PostTable, ProfileSeries
 from tests.detection.synth import START, STEP, Creator, at_day, post_near
+
+
+def _iso_at(index: int) -> str:
+    return datetime.fromtimestamp(START + index * STEP, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def serious(findings: list[Finding]) -> list[Finding]:
@@ -126,6 +132,38 @@ def test_drip_fed_followers_are_flagged() -> None:
     assert 120 <= drip.evidence["increment_per_interval"] <= 170
 
 
+def test_a_low_drip_on_a_nano_account_is_flagged_once_the_run_is_long() -> None:
+    # +5 a day-quarter on 1,500 followers growing by 1 or so: no higher than one interval's
+    # noise, but steady for two weeks.
+    start = at_day(45)
+    creator = Creator(
+        followers=1_500, growth_per_day=0.003, steps={start + i: 5.0 for i in range(56)}
+    )
+    drips = [f for f in serious(run(creator)) if f.kind == "drip_followers"]
+    assert len(drips) == 1
+    # Judged at the long run's minimum (24 intervals), not at the usual six.
+    assert drips[0].evidence["first_evidence_at"] >= _iso_at(start + 23)
+
+
+def test_a_floored_drip_of_one_unit_per_interval_on_a_flat_count_is_flagged() -> None:
+    flat = np.full(4 * 60, 110_000.0)
+    flat[200:] += 1_000.0 * np.arange(1, 41)
+    steps = np.zeros(flat.size, dtype=bool)
+    series = ProfileSeries.single(
+        Creator().times()[: flat.size], flat, flat * np.nan, rounded=~steps
+    )
+    findings = serious(follower_findings(series))
+    assert [f.kind for f in findings] == ["drip_followers"]
+
+
+def test_a_long_drip_is_not_explained_by_one_lucky_post_among_many() -> None:
+    start = at_day(45)
+    steps = {start + i: 120.0 for i in range(4 * 14)}
+    creator = Creator(steps=steps, viral_posts={post_near(50): 6.0})
+    kinds = {f.kind for f in run(creator) if f.family == "drip"}
+    assert kinds == {"drip_followers"}
+
+
 def test_purge_is_flagged() -> None:
     findings = serious(run(Creator(steps={at_day(60): -3_000, at_day(60) + 1: -1_000})))
     assert [f.kind for f in findings] == ["follower_purge"]
@@ -188,6 +226,17 @@ def test_several_accounts_jumping_alike_in_one_interval_are_a_shared_farm() -> N
     assert sorted(f.account_id for f in findings) == [1, 2, 3]
     assert {f.kind for f in findings} == {"shared_farm"}
     assert findings[0].evidence["accounts"] == 3
+
+
+def test_floored_accounts_join_a_farm_within_their_rounding_unit() -> None:
+    end = START + 200 * STEP
+    jumps = [
+        JumpCandidate(1, end - STEP, end, 1_444.0, 40.0, 90_000.0, False),
+        JumpCandidate(2, end - STEP, end, 1_450.0, 18.0, 96_000.0, False),
+        # YouTube floors 120,000 to the thousand... here to the hundred: 1,600 is 1,500 ± 100.
+        JumpCandidate(3, end - STEP, end, 1_600.0, 24.0, 60_000.0, False, unit=100.0),
+    ]
+    assert sorted(f.account_id for f in shared_farm_findings(jumps, {})) == [1, 2, 3]
 
 
 def test_jumps_in_different_intervals_are_no_farm() -> None:

@@ -1,0 +1,1 @@
+"""The detection scenario benchmark: labelled synthetic creators, two baselines, one scorer."""
