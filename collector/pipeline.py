@@ -154,8 +154,17 @@ class Dispatcher:
         backoff = FAILURE_BACKOFF_BASE * (1 << min(failures, 10))
         return now + min(backoff, self.interval)
 
-    async def run_pass(self, *, include_not_due: bool = False) -> PassResult:
-        """Collect every due account once (or every active one with ``include_not_due``)."""
+    async def run_pass(
+        self,
+        *,
+        include_not_due: bool = False,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> PassResult:
+        """Collect every due account once (or every active one with ``include_not_due``).
+
+        ``progress(done, total)`` hears, after each batch, how many of the pass's accounts are
+        handled: a first-sight backfill of many accounts is long, and a terminal shows a bar.
+        """
         started = self.clock()
         totals = RunTotals()
         if self.paused_until is not None:
@@ -178,13 +187,15 @@ class Dispatcher:
         )
         if not due:
             return PassResult(self.platform, None, "idle", totals, 0.0)
+        if progress is not None:
+            progress(0, len(due))
 
         run_id = await self.db(self.store.start_run, self.platform, started)
         calls_before = self.connector.stats.snapshot()
         structlog.contextvars.bind_contextvars(platform=self.platform, run_id=run_id)
         status, error = "failed", None
         try:
-            status, error = await self._collect(run_id, due, totals)
+            status, error = await self._collect(run_id, due, totals, progress)
         except asyncio.CancelledError:
             status, error = "interrupted", "cancelled at shutdown"
             raise
@@ -222,7 +233,11 @@ class Dispatcher:
         return PassResult(self.platform, run_id, status, totals, duration, self.paused_until, error)
 
     async def _collect(
-        self, run_id: int, due: Sequence[DueAccount], totals: RunTotals
+        self,
+        run_id: int,
+        due: Sequence[DueAccount],
+        totals: RunTotals,
+        progress: Callable[[int, int], None] | None = None,
     ) -> tuple[str, str | None]:
         size = self.connector.batch_size
         failed_batches = 0
@@ -242,6 +257,8 @@ class Dispatcher:
                 totals.accounts += len(outcomes)
                 for item in outcomes:
                     totals.add(item.outcome)
+            if progress is not None:
+                progress(start + len(batch), len(due))
             if platform_error is None:
                 failed_batches = 0
                 continue
@@ -378,18 +395,18 @@ class Dispatcher:
                         PostRef(post_id, outcome.account.handle, platform_id, published_at)
                     )
                     owners[post_id] = (outcome, kept)
+        step = batch_size or 1
+        chunks = [wanted[start : start + step] for start in range(0, len(wanted), step)]
+        answers = await self._post_stats_together(chunks)
         error: PlatformError | None = None
-        for start in range(0, len(wanted), batch_size or 1):
-            chunk = wanted[start : start + batch_size]
-            try:
-                records = await self.connector.fetch_post_stats(chunk)
-            except PlatformError as exc:
-                self._on_platform_error(exc)
+        for chunk, answer in zip(chunks, answers, strict=True):
+            if isinstance(answer, PlatformError):
+                self._on_platform_error(answer)
                 for ref in chunk:
-                    owners[ref.platform_post_id][0].error = exc
-                error = exc
-                break
-            for record in records:
+                    owners[ref.platform_post_id][0].error = answer
+                error = error or answer
+                continue
+            for record in answer or ():
                 owner = owners.get(record.platform_post_id)
                 if owner is None:
                     continue
@@ -403,6 +420,45 @@ class Dispatcher:
             kept = kept_by_account[outcome.account.id]
             outcome.posts = PostPage(tuple(kept.values()), outcome.posts.cursor)
         return error
+
+    async def _post_stats_together(
+        self, chunks: Sequence[Sequence[PostRef]]
+    ) -> list[list[PostRecord] | PlatformError | None]:
+        """Each chunk's counts, or the platform error it met, or None if it was never sent.
+
+        The chunks go out together, at most ``concurrency`` at a time: one after another, a
+        first YouTube pass waited twelve videos.list round trips per batch of 50 channels. As
+        in the loop it replaces, a platform error sends no further chunk; chunks already in
+        flight finish, and what they bring is kept. Any other exception is a bug and is
+        re-raised once every chunk in flight has finished, so no request outlives the pass.
+        """
+        if not chunks:
+            return []
+        semaphore = asyncio.Semaphore(self.concurrency)
+        failed = False
+
+        async def one(chunk: Sequence[PostRef]) -> list[PostRecord] | PlatformError | None:
+            nonlocal failed
+            async with semaphore:
+                if failed:
+                    return None
+                try:
+                    return await self.connector.fetch_post_stats(chunk)
+                except PlatformError as exc:
+                    failed = True
+                    return exc
+                except Exception:
+                    failed = True
+                    raise
+
+        answers = await asyncio.gather(*(one(c) for c in chunks), return_exceptions=True)
+        results: list[list[PostRecord] | PlatformError | None] = []
+        for answer in answers:
+            # Platform errors come back as values; what is raised here is anything else.
+            if isinstance(answer, BaseException) and not isinstance(answer, PlatformError):
+                raise answer
+            results.append(answer)
+        return results
 
     async def _details(
         self, account: DueAccount, profile: ProfileRecord

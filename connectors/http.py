@@ -151,6 +151,17 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
 
 #: A relative path that httpx would not need to percent-encode.
 _PLAIN_PATH = re.compile(r"[A-Za-z0-9._~/:@!$&'()*+,;=-]*")
+#: The options ``build_request`` takes besides those the lean path handles, at their defaults.
+#: ``AsyncClient.request`` passes every one of them explicitly; any other value (a body, a
+#: per-request timeout, even ``timeout=None``) takes httpx's own path.
+_DEFAULT_OPTIONS: Mapping[str, object] = {
+    "content": None,
+    "data": None,
+    "files": None,
+    "cookies": None,
+    "timeout": httpx.USE_CLIENT_DEFAULT,
+    "extensions": None,
+}
 
 
 class _Client(httpx.AsyncClient):
@@ -184,10 +195,14 @@ class _Client(httpx.AsyncClient):
         # httpx parses and re-serialises the URL three times per request (base merge, query
         # merge, Request); a plain relative path with plain parameters needs one parse.
         if (
-            kwargs
+            not all(k in _DEFAULT_OPTIONS and v is _DEFAULT_OPTIONS[k] for k, v in kwargs.items())
             or self._base is None
             or not isinstance(url, str)
             or not _PLAIN_PATH.fullmatch(url)
+            # A scheme (a colon before the first slash) or an authority (a leading //) makes
+            # httpx read another URL, not a path under the base: an absolute pagination link.
+            or url.startswith("//")
+            or ":" in url.partition("/")[0]
             or len(self.cookies)
         ):
             return super().build_request(

@@ -439,22 +439,54 @@ class YouTubeConnector(Connector):
     async def _by_ids(
         self, path: str, endpoint: str, kind: str, part: str, ids: Iterable[str]
     ) -> dict[str, Mapping[str, Any]]:
-        """Items by id, 50 ids a call; ids the platform does not know are simply absent."""
+        """Items by id, 50 ids a call; ids the platform does not know are simply absent.
+
+        More than 50 ids go out as concurrent calls within the connection limit. Once one call
+        fails no further call is sent (the calls in flight finish), and the first failure in id
+        order is raised: the error a loop over the chunks would have raised.
+        """
         unique = list(dict.fromkeys(ids))
-        found: dict[str, Mapping[str, Any]] = {}
-        for start in range(0, len(unique), MAX_IDS):
-            params: dict[str, str] = {"part": part, "id": ",".join(unique[start : start + MAX_IDS])}
-            for _ in range(MAX_PAGES):
-                body = await self.get_json(path, params=params, endpoint=endpoint)
+        chunks = [unique[start : start + MAX_IDS] for start in range(0, len(unique), MAX_IDS)]
+        if len(chunks) <= 1:
+            return await self._one_chunk(path, endpoint, kind, part, chunks[0]) if chunks else {}
+        limit = asyncio.Semaphore(self.config.max_connections)
+        failed = False
+
+        async def one(chunk: list[str]) -> dict[str, Mapping[str, Any]]:
+            nonlocal failed
+            async with limit:
+                if failed:
+                    return {}
                 try:
-                    for item in _items(body, kind):
-                        found[_text(item.get("id"), "id")] = item
-                    token = _optional_text(body.get("nextPageToken"), "nextPageToken")
-                except _BadShape as exc:
-                    raise self.payload_changed(f"{endpoint}: {exc}", body) from None
-                if token is None:
-                    break
-                params = {**params, "pageToken": token}
+                    return await self._one_chunk(path, endpoint, kind, part, chunk)
+                except Exception:
+                    failed = True
+                    raise
+
+        found: dict[str, Mapping[str, Any]] = {}
+        for result in await asyncio.gather(*(one(c) for c in chunks), return_exceptions=True):
+            if isinstance(result, BaseException):
+                raise result
+            found.update(result)
+        return found
+
+    async def _one_chunk(
+        self, path: str, endpoint: str, kind: str, part: str, ids: list[str]
+    ) -> dict[str, Mapping[str, Any]]:
+        """The items of at most 50 ids: one call (more only if YouTube ever pages the answer)."""
+        found: dict[str, Mapping[str, Any]] = {}
+        params: dict[str, str] = {"part": part, "id": ",".join(ids)}
+        for _ in range(MAX_PAGES):
+            body = await self.get_json(path, params=params, endpoint=endpoint)
+            try:
+                for item in _items(body, kind):
+                    found[_text(item.get("id"), "id")] = item
+                token = _optional_text(body.get("nextPageToken"), "nextPageToken")
+            except _BadShape as exc:
+                raise self.payload_changed(f"{endpoint}: {exc}", body) from None
+            if token is None:
+                break
+            params = {**params, "pageToken": token}
         return found
 
     def _profile(self, handle: str, item: Mapping[str, Any]) -> ProfileRecord:

@@ -26,6 +26,16 @@ from connectors.http import AiohttpTransport, RetryPolicy, make_client
 from connectors.records import AccountRef, PostPage, PostRecord, ProfileBatch
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+#: What ``AsyncClient.request`` hands ``build_request`` besides the URL, parameters and headers.
+AS_REQUEST_PASSES: dict[str, Any] = {
+    "content": None,
+    "data": None,
+    "files": None,
+    "json": None,
+    "cookies": None,
+    "timeout": httpx.USE_CLIENT_DEFAULT,
+    "extensions": None,
+}
 
 
 @asynccontextmanager
@@ -202,20 +212,54 @@ def test_an_error_status_keeps_its_body_and_headers_on_the_default_transport() -
         ("https://h.test/p", {"a": "1"}, "get", [("actors", "a"), ("actors", "b")]),
         ("https://h.test/p", {}, "with space", {"b": None, "c": True}),
         ("https://h.test/p", {}, "../up", None),
+        ("https://h.test/p", {}, "a/b:c", None),
+        ("https://h.test/p", {}, "https://other.test/api/x", {"max_id": "5"}),
+        ("https://h.test/p", {}, "//other.test/x", None),
+        ("https://h.test/p", {}, "a:b/c", None),
     ],
 )
+@pytest.mark.parametrize("options", [{}, AS_REQUEST_PASSES], ids=["bare", "as-request-passes"])
 def test_the_lean_client_builds_the_request_httpx_would(
-    base: str, client_params: dict[str, str], path: str, params: Any
+    base: str, client_params: dict[str, str], path: str, params: Any, options: dict[str, Any]
 ) -> None:
     ours = make_client(base, params=client_params, headers={"X-A": "1"})
     reference = httpx.AsyncClient(
         base_url=base, params=client_params, headers=ours.headers, timeout=ours.timeout
     )
-    built = ours.build_request("GET", path, params=params, headers={"X-B": "2"})
+    built = ours.build_request("GET", path, params=params, headers={"X-B": "2"}, **options)
     expected = reference.build_request("GET", path, params=params, headers={"X-B": "2"})
     assert str(built.url) == str(expected.url)
     assert built.headers.multi_items() == expected.headers.multi_items()
     assert built.extensions == expected.extensions
+
+
+def test_a_plain_request_through_the_client_is_built_by_the_lean_path(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    built_by_httpx: list[str] = []
+    httpx_build = httpx.AsyncClient.build_request
+
+    def spy(client: httpx.AsyncClient, method: str, url: Any, **options: Any) -> httpx.Request:
+        built_by_httpx.append(str(url))
+        return httpx_build(client, method, url, **options)
+
+    monkeypatch.setattr(httpx.AsyncClient, "build_request", spy)
+
+    async def scenario() -> httpx.Response:
+        async with serve({"/p/x": ok}) as root:
+            client = make_client(root + "/p")
+            response = await client.get("x", params={"a": "1"})
+            await client.aclose()
+            return response
+
+    response = asyncio.run(scenario())
+    assert (response.json(), built_by_httpx) == ({"path": "/p/x", "query": {"a": "1"}}, [])
+
+
+def test_a_request_with_its_own_timeout_is_built_by_httpx() -> None:
+    client = make_client("https://h.test/p", timeout=httpx.Timeout(5.0))
+    built = client.build_request("GET", "x", timeout=None)
+    assert built.extensions["timeout"] == httpx.Timeout(None).as_dict()
 
 
 # -- bulk upserts ------------------------------------------------------------------------------
@@ -349,10 +393,10 @@ def test_the_latest_state_views_answer_the_same_rows_after_0006(engine: Engine) 
     assert latest == {"a": 2, "b": 102, "empty": None}
 
 
-def test_postgresql_seeks_the_newest_snapshot_instead_of_scanning_them_all(
+def test_postgresql_reads_the_latest_state_without_scanning_the_snapshots(
     postgres_databases: Any,
 ) -> None:
-    # PostgreSQL only: SQLite's plan was a primary-key seek before 0006 already.
+    # PostgreSQL only: its planner hashed the whole snapshot table before 0006 (SQLite sought).
     name = postgres_databases.create()
     engine = make_engine(postgres_databases.url_for(name))
     try:
@@ -364,8 +408,8 @@ def test_postgresql_seeks_the_newest_snapshot_instead_of_scanning_them_all(
     finally:
         engine.dispose()
         postgres_databases.drop(name)
-    assert "Seq Scan on profile_snapshot" not in plan
-    assert "profile_snapshot_pkey" in plan
+    # Since 0007 the view reads profile_latest, one row per account, and no snapshot at all.
+    assert ("profile_snapshot" in plan, "profile_latest" in plan) == (False, True)
 
 
 def test_migration_0006_is_importable_as_the_chain_expects() -> None:

@@ -26,6 +26,7 @@ from connectors.errors import (
     PayloadChanged,
     QuotaExhausted,
     RateLimited,
+    TransientError,
 )
 from connectors.http import RetryPolicy
 from connectors.records import AccountRef, PostRef, ProfileBatch
@@ -664,6 +665,99 @@ def test_videos_no_longer_served_are_left_out(clock: FakeClock) -> None:
     with _served(world, clock) as connector:
         videos = _run(connector, lambda c: c.fetch_post_stats([deleted, *served]))
     assert [v.platform_post_id for v in videos] == [p.platform_post_id for p in served]
+
+
+def test_more_than_50_videos_give_the_same_records_together_as_one_call_at_a_time(
+    clock: FakeClock,
+) -> None:
+    world = World(clock=clock, posts_per_account=120)
+    refs = _post_refs(world.add("youtube", "salma"))
+    records = []
+    with FakePlatformServer(world) as server:
+        for connections in (1, 8):
+            config = YouTubeConfig(
+                base_url=server.url_for("youtube"),
+                api_key=SecretStr(KEY),
+                max_connections=connections,
+            )
+            connector = YouTubeConnector(config, clock=clock)
+            records.append(_run(connector, lambda c: c.fetch_post_stats(refs)))
+    one_at_a_time, together = records
+    assert (together, world.calls[("youtube", VIDEOS)]) == (one_at_a_time, 3 + 3)
+
+
+def _video_ids(count: int) -> list[PostRef]:
+    return [PostRef(f"video{n:06d}", "salma", GOOGLE_DEVELOPERS, NOW) for n in range(count)]
+
+
+def _quota_403() -> httpx.Response:
+    return httpx.Response(403, content=QUOTA_BODY)
+
+
+class _VideosInFlight:
+    """A videos.list platform whose answers take a loop turn; records how many overlap."""
+
+    def __init__(
+        self, failing_id: str = "", failure: Callable[[], httpx.Response] = lambda: _quota_403()
+    ) -> None:
+        self.failing_id = failing_id
+        self.failure = failure
+        self.in_flight = 0
+        self.peak = 0
+        self.sent: list[list[str]] = []
+
+    async def __call__(self, request: httpx.Request) -> httpx.Response:
+        ids = request.url.params["id"].split(",")
+        self.sent.append(ids)
+        self.in_flight += 1
+        self.peak = max(self.peak, self.in_flight)
+        await asyncio.sleep(0)  # a loop turn, not a wait: other calls may go out meanwhile
+        self.in_flight -= 1
+        if self.failing_id in ids:
+            return self.failure()
+        template = VIDEOS_SAMPLE["items"][0]
+        items = [{**template, "id": video_id} for video_id in ids]
+        return httpx.Response(200, json={**VIDEOS_SAMPLE, "items": items})
+
+
+def _in_flight_connector(
+    platform: _VideosInFlight, connections: int, attempts: int = 3
+) -> YouTubeConnector:
+    config = YouTubeConfig(
+        base_url="https://youtube.test", api_key=SecretStr(KEY), max_connections=connections
+    )
+    return YouTubeConnector(
+        config,
+        transport=httpx.MockTransport(platform),
+        clock=lambda: NOW,
+        retry=RetryPolicy(max_attempts=attempts, sleep=Recorder(), clock=lambda: NOW),
+    )
+
+
+def test_the_calls_for_more_than_50_videos_are_in_flight_together() -> None:
+    platform = _VideosInFlight()
+    connector = _in_flight_connector(platform, connections=8)
+    videos = _run(connector, lambda c: c.fetch_post_stats(_video_ids(120)))
+    assert (len(videos), platform.peak) == (120, 3)
+
+
+def test_a_quota_error_on_one_of_the_video_calls_is_raised_and_no_further_call_leaves() -> None:
+    # Two connections: the first two calls go out together, the third waits for a free one.
+    platform = _VideosInFlight(failing_id="video000000")
+    connector = _in_flight_connector(platform, connections=2)
+    error = _raised(connector, lambda c: c.fetch_post_stats(_video_ids(150)))
+    assert isinstance(error, QuotaExhausted)
+    assert [ids[0] for ids in platform.sent] == ["video000000", "video000050"]
+    assert connector.stats.by_endpoint == {VIDEOS: 2}
+
+
+def test_a_server_error_on_one_of_the_video_calls_is_raised_and_no_further_call_leaves() -> None:
+    # Unlike a quota error, a server error leaves the budget open: only the failure stops calls.
+    platform = _VideosInFlight(failing_id="video000000", failure=lambda: httpx.Response(503))
+    connector = _in_flight_connector(platform, connections=2, attempts=1)
+    error = _raised(connector, lambda c: c.fetch_post_stats(_video_ids(150)))
+    assert isinstance(error, TransientError)
+    assert [ids[0] for ids in platform.sent] == ["video000000", "video000050"]
 
 
 def test_a_pass_costs_one_channels_call_per_50_accounts_and_one_feed_call_each() -> None:
