@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import io
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TextIO, cast
 
 import typer
 from rich.console import Console
@@ -29,7 +31,10 @@ from collector.storage.db import (
 )
 from connectors.http import utcnow
 
-__all__ = ["app", "main"]
+if TYPE_CHECKING:
+    from rich.progress import Progress, ProgressColumn, TaskID
+
+__all__ = ["app", "main", "progress_bar"]
 
 app = typer.Typer(
     name="collector",
@@ -49,12 +54,17 @@ out = Console(highlight=False, soft_wrap=True)
 ConfigOption = Annotated[
     Path, typer.Option("--config", "-c", help="Path to collector.toml.", show_default=True)
 ]
+# Help texts are rich markup: a bare "[database]" would be taken for a style and vanish.
 DbOption = Annotated[
     str | None,
     typer.Option(
         "--db",
-        help="SQLAlchemy URL; wins over COLLECTOR_DB_URL and the config's [database] url.",
+        help="SQLAlchemy URL; wins over COLLECTOR_DB_URL and the config's \\[database] url.",
     ),
+]
+# For commands that read no config file, so no [database] table can be the fallback.
+DbOnlyOption = Annotated[
+    str | None, typer.Option("--db", help="SQLAlchemy URL; wins over COLLECTOR_DB_URL.")
 ]
 DEMO_CONFIG = Path(__file__).resolve().parent.parent / "config" / "demo.toml"
 
@@ -97,12 +107,90 @@ def _engine(url: str, *, allow_upgrade: bool = False, create: bool = True) -> En
     return engine
 
 
+class _CurrentStderr(io.TextIOBase):
+    """``sys.stderr`` as it is at each write, not as it was when logging was configured.
+
+    While a progress bar is live, rich swaps ``sys.stderr`` for a proxy that prints each line
+    above the bar; a log handler holding the real stream would write across the bar and tear it.
+    """
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+    def isatty(self) -> bool:
+        return sys.stderr.isatty()
+
+
+def _log_format(settings: Settings | None, fmt: str | None) -> str:
+    return fmt or (settings.logging.format if settings else "auto")
+
+
 def _setup_logging(settings: Settings | None, level: str | None, fmt: str | None) -> None:
     configure_logging(
         level=level or (settings.logging.level if settings else "info"),
-        fmt=(fmt or (settings.logging.format if settings else "auto")),  # type: ignore[arg-type]
+        fmt=_log_format(settings, fmt),  # type: ignore[arg-type]
+        stream=cast(TextIO, _CurrentStderr()),
         secrets=settings.secrets() if settings else (),
     )
+
+
+def progress_bar(
+    *columns: ProgressColumn | str, quiet: bool = False, console: Console | None = None
+) -> Progress:
+    """A progress bar on stderr that erases itself when done, drawn only on a terminal.
+
+    Piped, redirected, under cron or ``docker logs`` (or with ``quiet``) it draws nothing, so
+    what is read or parsed there is the command's report and log lines alone.
+    """
+    from rich.progress import Progress
+
+    console = console or err
+    return Progress(
+        *columns, console=console, transient=True, disable=quiet or not console.is_terminal
+    )
+
+
+class _PassBars:
+    """One bar per platform over all the passes of one ``collect``.
+
+    Each pass reports (done, total) over its own due accounts, and draining takes several
+    passes; the bar adds them up so that it never runs backwards. A platform appears when its
+    first pass with work starts: idle platforms draw no empty bar.
+    """
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self._tasks: dict[str, TaskID] = {}
+        self._finished: dict[str, int] = {}  # accounts handled by the passes that ended
+        self._current: dict[str, int] = {}
+
+    def reporter(self, platform: str) -> Callable[[int, int], None]:
+        """The ``progress`` callback for one platform's passes."""
+
+        def report(done: int, total: int) -> None:
+            before = self._finished.get(platform, 0)
+            self._current[platform] = done
+            task = self._tasks.get(platform)
+            if task is None:
+                # Created with its figures: the refresh thread must never draw a default 0/100.
+                self._tasks[platform] = self.progress.add_task(
+                    f"collecting {platform}", total=before + total, completed=before + done
+                )
+            else:
+                self.progress.update(task, completed=before + done, total=before + total)
+
+        return report
+
+    def passes_ended(self) -> None:
+        """Fold the passes that just ended into the bars' starting points."""
+        for platform, done in self._current.items():
+            # A pass stopped early (paused platform) counts what it handled; the accounts it
+            # left are still due and come back in the next pass's total.
+            self._finished[platform] = self._finished.get(platform, 0) + done
+        self._current.clear()
 
 
 def _after_pass_hooks(engine: Engine, settings: Settings, db: Any) -> list[Any]:
@@ -165,6 +253,8 @@ def collect(
     log_format: LogFormat = None,
 ) -> None:
     """Collect the due accounts now and exit (1 if any account or platform failed)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
+
     from collector.daemon import build_collection
     from collector.pipeline import PassResult
 
@@ -175,6 +265,16 @@ def collect(
     if unknown:
         raise CliError(f"not configured in {config}: {', '.join(unknown)}")
     collection = build_collection(settings, engine, platforms=platform)
+    # JSON logs are for machines, even on a terminal: no bar among them.
+    bar = progress_bar(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("accounts"),
+        TimeElapsedColumn(),
+        quiet=_log_format(settings, log_format) == "json",
+    )
+    bars = _PassBars(bar)
 
     async def passes() -> list[PassResult | BaseException]:
         try:
@@ -184,11 +284,12 @@ def collect(
             for _ in range(1 if once or all_accounts else 10):
                 round_results = await asyncio.gather(
                     *(
-                        d.run_pass(include_not_due=all_accounts)
-                        for d in collection.dispatchers.values()
+                        d.run_pass(include_not_due=all_accounts, progress=bars.reporter(name))
+                        for name, d in collection.dispatchers.items()
                     ),
                     return_exceptions=True,
                 )
+                bars.passes_ended()
                 results.extend(round_results)
                 if all(
                     isinstance(r, PassResult) and r.status in ("idle", "paused")
@@ -199,7 +300,8 @@ def collect(
         finally:
             await collection.aclose()
 
-    results = asyncio.run(passes())
+    with bar:
+        results = asyncio.run(passes())
     engine.dispose()
     failed = bool(collection.broken)
     for name, problem in collection.broken.items():
@@ -273,22 +375,19 @@ def plan(
 @app.command("import")
 def import_(
     files: Annotated[list[Path], typer.Argument(help="CSV files of profile or post rows.")],
-    db: DbOption = None,
+    db: DbOnlyOption = None,
 ) -> None:
     """Import profile or post snapshots from CSV (the header tells which)."""
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, TextColumn, TimeElapsedColumn
 
     from collector.importer import import_files
 
     engine = _engine(resolve_db_url(db))
-    with Progress(
+    with progress_bar(
         TextColumn("importing"),
         BarColumn(),
         TextColumn("{task.completed:,} rows"),
         TimeElapsedColumn(),
-        console=err,
-        transient=True,
-        disable=not err.is_terminal,
     ) as progress:
         task = progress.add_task("rows", total=None)
         results, failures = import_files(
@@ -312,7 +411,7 @@ def import_(
 
 
 @db_app.command("upgrade")
-def db_upgrade(db: DbOption = None) -> None:
+def db_upgrade(db: DbOnlyOption = None) -> None:
     """Create or upgrade the database schema to this version's head."""
     from collector.storage.db import current_revision, head_revision
 

@@ -24,7 +24,9 @@ out = Console(highlight=False, soft_wrap=True)
 DbOption = Annotated[
     str | None,
     typer.Option(
-        "--db", help="SQLAlchemy URL; wins over COLLECTOR_DB_URL and the config's [database] url."
+        "--db",
+        # Help is rich markup: a bare "[database]" would be taken for a style and vanish.
+        help="SQLAlchemy URL; wins over COLLECTOR_DB_URL and the config's \\[database] url.",
     ),
 ]
 ConfigOption = Annotated[

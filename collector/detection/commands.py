@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 __all__ = ["register"]
 
@@ -58,9 +59,9 @@ def detect(
     """Run the detectors over the stored series and write flags."""
     import asyncio
 
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
 
-    from collector.cli import CliError
+    from collector.cli import CliError, progress_bar
     from collector.detection.runner import run_detection
     from collector.detection.webhook import webhook_from_env
 
@@ -68,15 +69,12 @@ def detect(
     ids = _resolve_accounts(engine, account) if account else None
     if ids is not None and not ids:
         raise CliError("no account matches " + ", ".join(account or []))
-    with Progress(
+    with progress_bar(
         TextColumn("scoring"),
         BarColumn(),
         MofNCompleteColumn(),
         TextColumn("accounts"),
         TimeElapsedColumn(),
-        console=err,
-        transient=True,
-        disable=not err.is_terminal,
     ) as progress:
         task = progress.add_task("accounts", total=None)
         summary = run_detection(
@@ -143,7 +141,7 @@ def flags(
     status: StatusOption = None,
 ) -> None:
     """List flags, newest window first (``--format json`` for scripts)."""
-    from collector.cli import CliError
+    from collector.cli import CliError, _printable
     from collector.detection.flags import STATUSES, flag_objects
 
     ctx.obj = {"db": db}
@@ -168,6 +166,12 @@ def flags(
     for column in ("id", "severity", "kind", "account", "window (UTC)", "score", "status"):
         table.add_column(column, no_wrap=column != "account")
     table.add_column("why", overflow="fold", min_width=30)
+
+    def cell(value: object, style: str = "") -> Text:
+        # Handles, post ids and the evidence behind a summary come from platforms: as Text, a
+        # "[red]" in them is shown, not obeyed; escaped, a "\x1b[2J" or "\r" is shown, not run.
+        return Text(_printable(str(value)), style=style)
+
     for f in objects:
         account = f"{f['platform']}:{f['handle']}" + (
             f" post {f['post_id']}" if f["post_id"] else ""
@@ -176,14 +180,14 @@ def flags(
             f"{f['window_start'][:16].replace('T', ' ')} → {f['window_end'][:16].replace('T', ' ')}"
         )
         table.add_row(
-            str(f["id"]),
-            f"[{_STYLE.get(f['severity'], '')}]{f['severity']}[/]",
-            f["kind"],
-            account,
-            window,
-            f"{f['score']:.2f}",
-            f["status"],
-            f["summary"],
+            cell(f["id"]),
+            cell(f["severity"], _STYLE.get(f["severity"], "")),
+            cell(f["kind"]),
+            cell(account),
+            cell(window),
+            cell(f"{f['score']:.2f}"),
+            cell(f["status"]),
+            cell(f["summary"]),
         )
     out.print(table)
 

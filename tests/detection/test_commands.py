@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from sqlalchemy import insert
 from typer.testing import CliRunner
 
 from collector.cli import CliError, app
 from collector.detection.detectors import KINDS
 from collector.storage.db import make_engine
-from tests.detection.stored import add_account, store
+from collector.storage.models import Flag
+from tests.detection.stored import NOW, add_account, store
 from tests.detection.synth import Creator, at_day
 from tests.test_cli import DEMO_CONFIG, collector
 
@@ -110,6 +112,52 @@ def test_flags_table_lists_each_flag(tmp_path: Path) -> None:
     assert result.returncode == 0
     assert "bought_followers" in result.stdout
     assert "likes_anomaly" in result.stdout
+
+
+def _flag_from_a_hostile_platform(db_url: str, handle: str, tier: str) -> None:
+    """A stored flag whose handle and evidence (so its summary) hold what a platform sent."""
+    engine = make_engine(db_url)
+    account = add_account(engine, handle, platform="demo")
+    with engine.begin() as conn:
+        conn.execute(
+            insert(Flag.__table__),  # type: ignore[attr-defined]
+            {
+                "account_id": account,
+                "kind": "engagement_rate_low",
+                "severity": "high",
+                "window_start": NOW,
+                "window_end": NOW,
+                "score": 1.0,
+                "evidence": {"engagement_rate": 0.001, "tier": tier},
+                "status": "open",
+                "dedupe_key": "hostile",
+                "created_at": NOW,
+                "updated_at": NOW,
+            },
+        )
+    engine.dispose()
+
+
+def test_flags_table_escapes_control_characters_from_platforms(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'c.db'}"
+    cli("db", "upgrade", "--db", url)
+    _flag_from_a_hostile_platform(url, "shop\x1b[31m\rred", tier="nano\x1b[2J\r")
+    result = cli("flags", "--db", url, "--format", "table")
+    assert result.returncode == 0, result.stderr
+    # Shown escaped, so a reader sees them; none reaches the terminal as a control character.
+    assert "demo:shop\\x1b[31m\\rred" in result.stdout
+    assert "nano\\x1b[2J\\r" in result.stdout
+    assert [c for c in result.stdout if c in "\x1b\r"] == []
+
+
+def test_flags_table_shows_markup_from_platforms_as_text(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'c.db'}"
+    cli("db", "upgrade", "--db", url)
+    _flag_from_a_hostile_platform(url, "[red]shop[/red]", tier="[bold]nano[/bold]")
+    result = cli("flags", "--db", url, "--format", "table")
+    assert result.returncode == 0, result.stderr
+    assert "demo:[red]shop[/red]" in result.stdout
+    assert "[bold]nano[/bold]" in result.stdout
 
 
 def test_the_demo_flags_the_bought_creator_and_not_the_viral_one(db_url: str) -> None:
