@@ -56,8 +56,8 @@ def _scalar(engine: Engine, sql: str) -> object:
         return conn.execute(text(sql)).scalar_one()
 
 
-def _run(dispatcher: Dispatcher, **kwargs: bool) -> PassResult:
-    return asyncio.run(dispatcher.run_pass(**kwargs))
+def _run(dispatcher: Dispatcher, *, include_not_due: bool = False) -> PassResult:
+    return asyncio.run(dispatcher.run_pass(include_not_due=include_not_due))
 
 
 def test_a_pass_stores_profiles_posts_and_a_run_row(
