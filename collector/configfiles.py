@@ -10,14 +10,25 @@ remembering where each expansion happened so secrets can be kept out of messages
 from __future__ import annotations
 
 import re
+import sys
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
+from yaml.composer import ComposerError
 from yaml.constructor import ConstructorError, SafeConstructor
-from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.events import (
+    AliasEvent,
+    MappingEndEvent,
+    MappingStartEvent,
+    ScalarEvent,
+    SequenceEndEvent,
+    SequenceStartEvent,
+    StreamEndEvent,
+)
+from yaml.nodes import ScalarNode
 
 __all__ = [
     "EnvExpansion",
@@ -94,34 +105,48 @@ def line_for(lines: Mapping[KeyPath, int], path: KeyPath) -> int | None:
 # -- YAML --------------------------------------------------------------------------------------
 
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+_STR_TAG = "tag:yaml.org,2002:str"
+
+# libyaml parses about ten times faster than PyYAML's own parser (a 100,000-creator watchlist:
+# about 1 s of events against 15 s); PyYAML built without it still works, only slower.
+_FAST_LOADER: type[Any] | None = getattr(yaml, "CSafeLoader", None)
+
+_Event = yaml.events.Event
 
 
 def parse_yaml(text: str) -> SourceDocument:
     """Parse one YAML document into plain data and a path -> line map; duplicate keys are problems.
 
     PyYAML's own ``safe_load`` silently keeps the last of two equal keys, so a marketer who pastes
-    a creator's ``accounts`` twice loses the first without a word. Walking the composed node tree
-    instead keeps every key's position and lets us refuse duplicates.
+    a creator's ``accounts`` twice loses the first without a word. Reading the parser's events
+    instead keeps every key's position and lets us refuse duplicates. The data is built straight
+    from the events, never through PyYAML's node tree: a tree of a 100,000-creator watchlist
+    (nodes and marks for every key and value) weighs hundreds of megabytes.
+
+    libyaml reads the file when PyYAML has it; a file libyaml refuses is read again by PyYAML's
+    own parser, whose error messages (and lines) are the ones this project reports. Both read
+    every file PyYAML accepts alike; libyaml, closer to the YAML spec, also accepts a few that
+    PyYAML refuses (a tab inside a plain value, ``?`` inside a flow value), which then go
+    through validation like any other.
     """
+    # The reader refuses control characters before any parsing; PyYAML's own check, so the
+    # message and position are its own whichever parser reads the text.
+    bad = yaml.reader.Reader.NON_PRINTABLE.search(text)
+    if bad is not None:
+        line = text.count("\n", 0, bad.start()) + 1
+        message = f"invalid YAML: character {ord(bad.group())!r} is not allowed"
+        raise SourceError(line, message)
+    if _FAST_LOADER is not None:
+        try:
+            return _YamlBuilder(_FAST_LOADER(text)).build()
+        except yaml.YAMLError:
+            pass  # reported below, as PyYAML words it
     try:
-        # The reader refuses control characters as soon as it is built, not only when parsing.
-        loader = yaml.SafeLoader(text)
-    except yaml.reader.ReaderError as exc:
-        line = text.count("\n", 0, exc.position) + 1
-        message = f"invalid YAML: character {exc.character!r} is not allowed"
-        raise SourceError(line, message) from None
-    try:
-        root = loader.get_single_node()
+        return _YamlBuilder(yaml.SafeLoader(text)).build()
     except yaml.MarkedYAMLError as exc:
         raise SourceError(_yaml_error_line(exc), _yaml_error_message(exc)) from None
     except yaml.YAMLError as exc:
         raise SourceError(None, f"invalid YAML: {exc}") from None
-    finally:
-        loader.dispose()
-    document = SourceDocument(data=None, lines={(): 1})
-    if root is not None:
-        document.data = _YamlWalker(document).walk(root, ())
-    return document
 
 
 def _yaml_error_line(exc: yaml.MarkedYAMLError) -> int | None:
@@ -142,79 +167,253 @@ def _yaml_error_message(exc: yaml.MarkedYAMLError) -> str:
     return f"invalid YAML: {problem} ({exc.context})"
 
 
-class _YamlWalker:
-    def __init__(self, document: SourceDocument) -> None:
-        self.document = document
+def _mark(event: _Event) -> Any:
+    """Where an event starts: PyYAML's ``Mark`` or libyaml's (both have ``line``)."""
+    return event.start_mark
+
+
+@dataclass
+class _Anchor:
+    """An ``&anchor``ed node: its events, replayed wherever an ``*alias`` names it."""
+
+    start_mark: Any
+    events: list[_Event]
+
+
+class _YamlBuilder:
+    """Plain data, lines and problems from a loader's events, as PyYAML's composer reads them.
+
+    The composer's rules are kept (one document; an alias names an anchor defined before it; an
+    anchor is defined once), and so are its errors, word for word. An alias stands for its
+    anchor's node: its events are recorded once and replayed, so the data at the alias is built
+    (and located) exactly as a second walk over the same node would build it. A ``path`` of None
+    reads a node that is not kept (the value of a refused key): its anchors still count, but it
+    adds no lines and no problems.
+    """
+
+    def __init__(self, loader: Any) -> None:
+        self.loader = loader
+        self.document = SourceDocument(data=None, lines={(): 1})
         self.constructor = SafeConstructor()
-        self.open_nodes: set[int] = set()
+        self.anchors: dict[str, _Anchor] = {}
+        # The anchored nodes being read from the parser: each parser event is added to them.
+        self.recording: list[list[_Event]] = []
+        # Aliases being expanded, innermost last: events come from these before the parser.
+        self.replays: list[Iterator[_Event]] = []
+        # Anchored mappings and lists being built; an alias to one of them would never end.
+        self.open: set[str] = set()
 
-    def problem(self, path: KeyPath, node: Node, message: str) -> None:
-        self.document.problems.append(SourceProblem(path, node.start_mark.line + 1, message))
-
-    def walk(self, node: Node, path: KeyPath) -> Any:
-        if isinstance(node, ScalarNode):
-            return self.scalar(node, path)
-        if id(node) in self.open_nodes:
-            self.problem(path, node, "an alias refers to the mapping or list that contains it")
-            return None
-        self.open_nodes.add(id(node))
+    def build(self) -> SourceDocument:
         try:
-            if isinstance(node, MappingNode):
-                return self.mapping(node, path)
-            if isinstance(node, SequenceNode):
-                return self.sequence(node, path)
+            self.next_event()  # stream start
+            event = self.next_event()
+            if not isinstance(event, StreamEndEvent):
+                first = self.next_event()  # the document start is dropped
+                self.document.data = self.node(first, ())
+                self.next_event()  # document end
+                event = self.next_event()
+                if not isinstance(event, StreamEndEvent):
+                    raise ComposerError(
+                        "expected a single document in the stream",
+                        _mark(first),
+                        "but found another document",
+                        _mark(event),
+                    )
         finally:
-            self.open_nodes.discard(id(node))
-        self.problem(path, node, "unsupported YAML node")
-        return None
+            self.loader.dispose()
+        return self.document
 
-    def mapping(self, node: MappingNode, path: KeyPath) -> dict[str, Any]:
+    def next_event(self) -> _Event:
+        if self.replays:
+            return next(self.replays[-1])
+        event: _Event = self.loader.get_event()
+        for recording in self.recording:
+            recording.append(event)
+        return event
+
+    def problem(self, path: KeyPath | None, line: int, message: str) -> None:
+        if path is not None:
+            self.document.problems.append(SourceProblem(path, line, message))
+
+    def node(self, event: _Event, path: KeyPath | None) -> Any:
+        if isinstance(event, AliasEvent):
+            return self.alias(event, path)
+        anchor: str | None = getattr(event, "anchor", None)
+        if anchor is None or self.replays:
+            # Anchors inside a replayed node were defined when it was first read.
+            return self.content(event, path, anchor)
+        if anchor in self.anchors:
+            raise ComposerError(
+                f"found duplicate anchor {anchor!r}; first occurrence",
+                self.anchors[anchor].start_mark,
+                "second occurrence",
+                _mark(event),
+            )
+        events = [event]
+        if isinstance(event, ScalarEvent):
+            value = self.content(event, path, anchor)
+            self.anchors[anchor] = _Anchor(_mark(event), events)
+            return value
+        # A list or mapping is known by its anchor from its first event on, as in the composer,
+        # so an alias inside it finds it (and is refused as a loop).
+        self.anchors[anchor] = _Anchor(_mark(event), events)
+        self.recording.append(events)
+        try:
+            return self.content(event, path, anchor)
+        finally:
+            self.recording.pop()
+
+    def alias(self, event: AliasEvent, path: KeyPath | None) -> Any:
+        name = str(event.anchor)
+        anchor = self.anchors.get(name)
+        if anchor is None:
+            raise ComposerError(None, None, f"found undefined alias {name!r}", _mark(event))
+        if name in self.open:
+            self.problem(
+                path,
+                anchor.start_mark.line + 1,
+                "an alias refers to the mapping or list that contains it",
+            )
+            return None
+        replay = iter(anchor.events)
+        self.replays.append(replay)
+        try:
+            return self.node(next(replay), path)
+        finally:
+            self.replays.pop()
+
+    def content(self, event: _Event, path: KeyPath | None, anchor: str | None) -> Any:
+        if isinstance(event, ScalarEvent):
+            return self.scalar(event, path)
+        if anchor is None:
+            return self.collection(event, path)
+        self.open.add(anchor)
+        try:
+            return self.collection(event, path)
+        finally:
+            self.open.discard(anchor)
+
+    def collection(self, event: _Event, path: KeyPath | None) -> Any:
+        if isinstance(event, MappingStartEvent):
+            return self.mapping(path)
+        if isinstance(event, SequenceStartEvent):
+            return self.sequence(path)
+        # Not reachable: the parser only starts a node with the events above.
+        raise ComposerError(None, None, f"unexpected {event.__class__.__name__}", _mark(event))
+
+    def start_line(self, event: _Event) -> int:
+        """The line of the node an event starts (an alias's: its anchor's), as the composer's."""
+        if isinstance(event, AliasEvent):
+            anchor = self.anchors.get(str(event.anchor))
+            if anchor is not None:
+                return int(anchor.start_mark.line) + 1
+        return int(_mark(event).line) + 1
+
+    def mapping(self, path: KeyPath | None) -> dict[str, Any]:
         result: dict[str, Any] = {}
         first_lines: dict[str, int] = {}
-        for key_node, value_node in node.value:
-            line = key_node.start_mark.line + 1
-            if not isinstance(key_node, ScalarNode):
-                self.problem(path, key_node, "a key must be a plain word, not a list or mapping")
+        lines = self.document.lines
+        while not isinstance(event := self.next_event(), MappingEndEvent):
+            key, line = self.key(event, path)
+            if key is None or path is None:
+                self.node(self.next_event(), None)  # read, not kept
                 continue
-            if key_node.tag == _MERGE_TAG:
-                self.problem(path, key_node, "merge keys (<<) are not supported: write keys out")
-                continue
-            # The key as written: YAML would turn a key such as ``no`` or ``2026`` into a bool or
-            # an int, and every key in our files is a name.
-            key = key_node.value
             key_path = (*path, key)
             if key in result:
                 self.problem(
                     key_path,
-                    key_node,
+                    line,
                     f"duplicate key {key!r} (first written at line {first_lines[key]}); "
                     "YAML would silently keep only the last one",
                 )
+                self.node(self.next_event(), None)
                 continue
             first_lines[key] = line
-            self.document.lines[key_path] = line
-            result[key] = self.walk(value_node, key_path)
+            lines[key_path] = line
+            result[key] = self.node(self.next_event(), key_path)
         return result
 
-    def sequence(self, node: SequenceNode, path: KeyPath) -> list[Any]:
+    def key(self, event: _Event, path: KeyPath | None) -> tuple[str | None, int]:
+        """A mapping key as written, or None (with a problem) for a key that is no plain word."""
+        line = self.start_line(event)
+        # Read like any node (anchors and aliases count), but only a scalar's text is a key.
+        scalar = self.key_scalar(event)
+        if scalar is None:
+            self.problem(path, line, "a key must be a plain word, not a list or mapping")
+            return None, line
+        if self.tag(scalar) == _MERGE_TAG:
+            self.problem(path, line, "merge keys (<<) are not supported: write keys out")
+            return None, line
+        # The key as written: YAML would turn a key such as ``no`` or ``2026`` into a bool or an
+        # int, and every key in our files is a name. Interned: the same few keys repeat on
+        # every creator of a large watchlist.
+        return sys.intern(scalar.value), line
+
+    def key_scalar(self, event: _Event) -> ScalarEvent | None:
+        if isinstance(event, AliasEvent):
+            name = str(event.anchor)
+            anchor = self.anchors.get(name)
+            if anchor is None or name in self.open:
+                self.node(event, None)  # raises for an undefined alias
+                return None
+            first = anchor.events[0]
+            if isinstance(first, ScalarEvent):
+                return first
+            self.node(event, None)
+            return None
+        if isinstance(event, ScalarEvent):
+            if event.anchor is not None and not self.replays:
+                self.node(event, None)  # defines the anchor (or refuses a second one)
+            return event
+        self.node(event, None)
+        return None
+
+    def sequence(self, path: KeyPath | None) -> list[Any]:
         items: list[Any] = []
-        for index, item in enumerate(node.value):
-            item_path = (*path, index)
-            self.document.lines[item_path] = item.start_mark.line + 1
-            items.append(self.walk(item, item_path))
+        lines = self.document.lines
+        while not isinstance(event := self.next_event(), SequenceEndEvent):
+            if path is None:
+                items.append(self.node(event, None))
+                continue
+            item_path = (*path, len(items))
+            lines[item_path] = self.start_line(event)
+            items.append(self.node(event, item_path))
         return items
 
-    def scalar(self, node: ScalarNode, path: KeyPath) -> Any:
+    def tag(self, event: ScalarEvent) -> str:
+        tag: str | None = event.tag
+        if tag is None:
+            tag = self.loader.resolve(ScalarNode, event.value, event.implicit)
+        elif tag == "!":
+            # The non-specific tag: PyYAML's parser always resolves it as a plain scalar;
+            # libyaml does too, except for an empty value, which it leaves as text.
+            tag = self.loader.resolve(ScalarNode, event.value, (True, False))
+        return str(tag)
+
+    def scalar(self, event: ScalarEvent, path: KeyPath | None) -> Any:
+        if path is None:
+            return event.value
+        tag = self.tag(event)
+        if tag == _STR_TAG:
+            return event.value  # what the constructor would return, without building a node
+        node = ScalarNode(tag, event.value, _mark(event), None, style=event.style)
         try:
             value = self.constructor.construct_object(node, deep=True)
         except ConstructorError as exc:
-            self.problem(path, node, f"invalid YAML value: {exc.problem or exc}")
-            return node.value
+            self.problem(
+                path, int(_mark(event).line) + 1, f"invalid YAML value: {exc.problem or exc}"
+            )
+            return event.value
         except (ValueError, OverflowError):
             # A date-shaped value that is no date (2026-13-01): the text lets the model say why.
-            return node.value
-        if node.style is None and value is not None and not isinstance(value, str):
-            self.document.texts[path] = node.value
+            return event.value
+        finally:
+            # The constructor remembers every node it built (or failed to); none is built twice.
+            self.constructor.constructed_objects.pop(node, None)
+            self.constructor.recursive_objects.pop(node, None)
+        # A plain (unquoted) scalar: PyYAML's parser says style None, libyaml's says "".
+        if not event.style and value is not None and not isinstance(value, str):
+            self.document.texts[path] = event.value
         return value
 
 

@@ -237,7 +237,11 @@ class Daemon:
     async def _reload_watchlist(self, path: Path) -> None:
         settings = self.collection.settings
         try:
-            watchlist, warnings = load_watchlist(path, platforms=settings.platforms)
+            # In a thread: validating 100,000 creators takes seconds, and the event loop keeps
+            # the passes in flight (and the ticks) going meanwhile.
+            watchlist, warnings = await asyncio.to_thread(
+                load_watchlist, path, platforms=settings.platforms
+            )
         except ConfigInvalid as exc:
             # Nothing is collected for a half-parsed file: the last good watchlist stays.
             self.watchlist_errors += 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import threading
 from collections.abc import MutableMapping
 from pathlib import Path
 from typing import Any
@@ -13,9 +14,10 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from structlog.testing import capture_logs
 
+from collector import daemon as daemon_module
 from collector.daemon import Daemon, build_collection, tick_for
 from collector.pipeline import PassResult
-from collector.settings import Settings, load_settings
+from collector.settings import Settings, load_settings, load_watchlist
 
 WATCHLIST = """\
 creators:
@@ -130,6 +132,41 @@ def test_a_broken_edit_keeps_the_last_good_watchlist_and_says_where(
     logs = asyncio.run(edit())
     assert [c.name for c in collection.settings.watchlist.creators] == ["Salma Beauty"]
     assert any("watchlist.yaml:6" in str(entry.get("problem")) for entry in logs)
+
+
+def test_the_event_loop_runs_while_an_edited_watchlist_is_validated(
+    tmp_path: Path, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    collection = build_collection(_settings(tmp_path), engine)
+    daemon = Daemon(collection)
+    loop_ran = threading.Event()
+
+    def validate_once_the_loop_ran(path: Path, **kwargs: Any) -> Any:
+        # A validation that blocked the event loop would wait here for the bound and fail.
+        if not loop_ran.wait(timeout=10):
+            raise AssertionError("the event loop did not run during the validation")
+        return load_watchlist(path, **kwargs)
+
+    monkeypatch.setattr(daemon_module, "load_watchlist", validate_once_the_loop_ran)
+
+    async def edit() -> None:
+        await collection.db(collection.sync_watchlist, daemon.clock)
+        await daemon.check_watchlist()
+        path = tmp_path / "watchlist.yaml"
+        path.write_text(
+            WATCHLIST + "  - name: Casa Kitchen\n    accounts:\n      demo: casakitchen\n"
+        )
+        _touch_later(path)
+        asyncio.get_running_loop().call_soon(loop_ran.set)
+        await daemon.check_watchlist()
+        await collection.aclose()
+
+    asyncio.run(edit())
+    assert daemon.watchlist_reloads == 1
+    assert [c.name for c in collection.settings.watchlist.creators] == [
+        "Salma Beauty",
+        "Casa Kitchen",
+    ]
 
 
 @pytest.mark.parametrize(("interval_seconds", "tick"), [(10, 2.5), (3600, 60.0), (2, 1.0)])
