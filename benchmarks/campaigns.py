@@ -42,6 +42,7 @@ from collector.campaigns.report import build_report
 from collector.campaigns.sync import sync_campaigns
 from collector.pipeline import PassResult
 from collector.settings import Watchlist
+from collector.storage import repo
 from collector.storage.db import make_engine, upgrade
 from collector.storage.state import RunTotals
 
@@ -150,6 +151,8 @@ def build(url: str, accounts: int, seed: int) -> tuple[Any, int]:
             ),
             profiles,
         )
+        # Written around Collector's writers, which keep profile_latest (account_latest).
+        repo.rebuild_profile_latest(conn)
         conn.execute(
             text(
                 "INSERT INTO post (account_id, platform_post_id, published_at, caption, "

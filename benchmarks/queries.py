@@ -86,6 +86,7 @@ def post_snapshot_rows(kind: str, accounts: int) -> Iterator[tuple[Any, ...]]:
 
 def build(kind: str, url: str, accounts: int, days: int) -> None:
     """Write the data set with the driver's fastest path (executemany / COPY)."""
+    from collector.storage import repo
     from collector.storage.db import make_engine, upgrade
 
     engine = make_engine(url)
@@ -158,6 +159,10 @@ def build(kind: str, url: str, accounts: int, days: int) -> None:
                 with cursor.copy(f"COPY {name} ({', '.join(columns)}) FROM STDIN") as pipe:
                     for row in rows:
                         pipe.write_row(row)
+        connection.commit()
+        # The snapshots went in around Collector's writers, which keep profile_latest.
+        with engine.begin() as conn:
+            repo.rebuild_profile_latest(conn)
         cursor.execute("CREATE TABLE bench_marker (accounts INTEGER, days INTEGER)")
         cursor.execute(
             "INSERT INTO bench_marker VALUES (?, ?)"

@@ -41,6 +41,7 @@ from sqlalchemy.engine import Engine
 from benchmarks._common import PG_URL
 from collector.server import charts, data
 from collector.server.app import create_app
+from collector.storage import repo
 from collector.storage.db import make_engine, upgrade
 from collector.storage.models import (
     Account,
@@ -129,6 +130,8 @@ def populate(engine: Engine, accounts: int, dense_days: int, runs: int) -> int:
 
         for chunk in _chunks(profiles()):
             conn.execute(insert(t["profile_snapshot"]), chunk)
+        # Written around Collector's writers, which keep profile_latest (account_latest).
+        repo.rebuild_profile_latest(conn)
         post_id = 0
         posts, snaps = [], []
         for a in range(1, accounts + 1):

@@ -13,7 +13,12 @@ schema:
 - **upserts**: the same rows written by Collector's upserts (``collector.storage.repo``) and, in
   the same run, by the driver's raw ``executemany`` of a plain ``INSERT`` with values already in
   their stored form (the floor), by the SQLAlchemy Core ``on_conflict_do_update`` statement that
-  Collector used before (built per call), and by PostgreSQL ``COPY``.
+  Collector used before (built per call), and by PostgreSQL ``COPY``. Collector's upsert also
+  keeps ``profile_latest`` (one row per account): written all at once, the rows collapse to one
+  latest upsert per account; written pass by pass, as the daemon does, every row is its
+  account's newest and costs a second upsert (one transaction per pass). The snapshot upsert
+  alone, pass by pass, is the path before ``profile_latest``; the difference is what keeping it
+  costs.
 """
 
 from __future__ import annotations
@@ -258,6 +263,31 @@ def throughput(kind: str, accounts: int, passes: int) -> list[dict[str, Any]]:
             repo.upsert_profile_snapshots(conn, rows)
         timings["Collector upsert"] = time.perf_counter() - started
 
+    # One transaction per pass, as passes come hours apart: within a single transaction
+    # PostgreSQL could not prune the row versions of the previous passes' latest upserts, and
+    # every update would walk a chain as long as the passes before it.
+    def collector_passes(engine: Any) -> None:
+        started = time.perf_counter()
+        for pass_rows in profiles:
+            with engine.begin() as conn:
+                repo.upsert_profile_snapshots(conn, pass_rows)
+        timings["Collector upsert, pass by pass"] = time.perf_counter() - started
+
+    def snapshots_alone(engine: Any) -> None:
+        # The statement upsert_profile_snapshots runs before its profile_latest upsert.
+        dialect = postgresql if kind == "postgresql" else sqlite
+        started = time.perf_counter()
+        for pass_rows in profiles:
+            with engine.begin() as conn:
+                repo._execute_many(
+                    conn,
+                    "profile_snapshot",
+                    lambda: repo._profile_upsert(dialect),
+                    repo._PROFILE_COLUMNS,
+                    pass_rows,
+                )
+        timings["snapshot upsert alone, pass by pass"] = time.perf_counter() - started
+
     def core(engine: Any) -> None:
         from collector.storage.state import ACCOUNT  # noqa: F401  (tables registered)
 
@@ -274,7 +304,7 @@ def throughput(kind: str, accounts: int, passes: int) -> list[dict[str, Any]]:
                 conn.execute(stmt, rows[start : start + 500])
         timings["SQLAlchemy Core upsert (before)"] = time.perf_counter() - started
 
-    ways: list[Callable[[Any], None]] = [raw, collector, core]
+    ways: list[Callable[[Any], None]] = [raw, collector, collector_passes, snapshots_alone, core]
     if kind == "postgresql":
         ways.append(copy)
     timings: dict[str, float] = {}

@@ -41,6 +41,7 @@ __all__ = [
     "PayloadError",
     "Post",
     "PostSnapshot",
+    "ProfileLatest",
     "ProfileSnapshot",
 ]
 
@@ -105,6 +106,30 @@ class ProfileSnapshot(SQLModel, table=True):
     following: int | None = Field(default=None, sa_type=BigInteger)
     posts_count: int | None = Field(default=None, sa_type=BigInteger)
     # YouTube floors subscriber counts to 3 significant figures; a rounding step is no jump.
+    followers_rounded: bool = Field(default=False)
+    followers_hidden: bool = Field(default=False)
+
+
+class ProfileLatest(SQLModel, table=True):
+    """Each account's newest profile snapshot, the same columns as its ``profile_snapshot`` row.
+
+    Kept by the writers of ``profile_snapshot`` in the same transaction, so that the latest
+    state of every account is a scan of one row per account instead of a seek into each
+    account's series (``account_latest`` reads it).
+    """
+
+    __tablename__ = "profile_latest"
+
+    account_id: int = Field(
+        sa_column_args=[ForeignKey("account.id", ondelete="CASCADE")],
+        primary_key=True,
+        # A copy of an account's key, never generated (no SERIAL on PostgreSQL).
+        sa_column_kwargs={"autoincrement": False},
+    )
+    collected_at: datetime = Field(sa_type=UTCDateTime)
+    followers: int | None = Field(default=None, sa_type=BigInteger)
+    following: int | None = Field(default=None, sa_type=BigInteger)
+    posts_count: int | None = Field(default=None, sa_type=BigInteger)
     followers_rounded: bool = Field(default=False)
     followers_hidden: bool = Field(default=False)
 

@@ -8,6 +8,10 @@ snapshot and post upserts go one step further: SQLAlchemy compiles each statemen
 dialect, and rows go to the driver's ``executemany`` as plain values, because building, caching
 and type-processing a statement per call cost several times the insert itself
 (``benchmarks/storage.py`` measures both against raw ``executemany``).
+
+``profile_latest`` (each account's newest profile snapshot) is written by
+:func:`upsert_profile_snapshots` itself, in the caller's transaction, so that no writer of
+snapshots can leave it behind.
 """
 
 from __future__ import annotations
@@ -17,11 +21,17 @@ from datetime import UTC, datetime
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Table, bindparam, func, select
+from sqlalchemy import Table, bindparam, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from collector.storage.models import Account, Post, PostSnapshot, ProfileSnapshot
+from collector.storage.models import (
+    Account,
+    Post,
+    PostSnapshot,
+    ProfileLatest,
+    ProfileSnapshot,
+)
 from collector.storage.types import to_utc
 from connectors.records import PostRecord, ProfileRecord
 
@@ -30,6 +40,7 @@ __all__ = [
     "post_row",
     "post_snapshot_row",
     "profile_row",
+    "rebuild_profile_latest",
     "upsert_post_rows",
     "upsert_post_snapshots",
     "upsert_posts",
@@ -38,6 +49,7 @@ __all__ = [
 
 ACCOUNT: Table = Account.__table__  # type: ignore[attr-defined]
 PROFILE_SNAPSHOT: Table = ProfileSnapshot.__table__  # type: ignore[attr-defined]
+PROFILE_LATEST: Table = ProfileLatest.__table__  # type: ignore[attr-defined]
 POST: Table = Post.__table__  # type: ignore[attr-defined]
 POST_SNAPSHOT: Table = PostSnapshot.__table__  # type: ignore[attr-defined]
 
@@ -75,6 +87,20 @@ def _pg_time(value: datetime) -> datetime:
     return to_utc(value)
 
 
+def _compiled(
+    conn: Connection, name: str, build: Callable[[], Any], columns: Sequence[str]
+) -> tuple[str, tuple[str, ...], bool]:
+    """``build()``'s statement compiled once per dialect: SQL, parameter order, positional?"""
+    dialect = conn.dialect.name
+    compiled = _COMPILED.get((dialect, name))
+    if compiled is None:
+        statement = build().compile(dialect=conn.dialect, column_keys=list(columns))
+        positional = bool(statement.positional)
+        order = tuple(statement.positiontup or ()) if positional else tuple(columns)
+        compiled = _COMPILED[(dialect, name)] = (statement.string, order, positional)
+    return compiled
+
+
 def _execute_many(
     conn: Connection,
     name: str,
@@ -83,16 +109,15 @@ def _execute_many(
     rows: Sequence[Mapping[str, Any]],
 ) -> None:
     """Run the statement ``build()`` gives for every row, compiled once per dialect."""
-    dialect = conn.dialect.name
-    compiled = _COMPILED.get((dialect, name))
-    if compiled is None:
-        statement = build().compile(dialect=conn.dialect, column_keys=list(columns))
-        positional = bool(statement.positional)
-        order = tuple(statement.positiontup or ()) if positional else tuple(columns)
-        compiled = _COMPILED[(dialect, name)] = (statement.string, order, positional)
-    sql, order, positional = compiled
-    if not rows:
-        return
+    sql, order, positional = _compiled(conn, name, build, columns)
+    if rows:
+        conn.exec_driver_sql(sql, _driver_params(conn.dialect.name, order, positional, rows))
+
+
+def _driver_params(
+    dialect: str, order: Sequence[str], positional: bool, rows: Sequence[Mapping[str, Any]]
+) -> list[Any]:
+    """The rows as the driver takes them, timestamps in their stored form."""
     to_time = _sqlite_time if dialect == "sqlite" else _pg_time
     times = [n for n, key in enumerate(order) if key in _TIMESTAMPS]
     pick = itemgetter(*order)
@@ -103,7 +128,7 @@ def _execute_many(
             if values[n] is not None:
                 values[n] = to_time(values[n])
         params.append(tuple(values) if positional else dict(zip(order, values, strict=True)))
-    conn.exec_driver_sql(sql, params)
+    return params
 
 
 def ensure_accounts(
@@ -174,13 +199,90 @@ def _profile_upsert(dialect: Any) -> Any:
     )
 
 
-def upsert_profile_snapshots(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> int:
-    """Insert or replace profile snapshots keyed by (account_id, collected_at)."""
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    _execute_many(
-        conn, "profile_snapshot", lambda: _profile_upsert(dialect), _PROFILE_COLUMNS, rows
+def _profile_latest_upsert(dialect: Any) -> Any:
+    stmt = dialect.insert(PROFILE_LATEST)
+    excluded = stmt.excluded
+    return stmt.on_conflict_do_update(
+        index_elements=["account_id"],
+        set_={name: excluded[name] for name in _PROFILE_COLUMNS[1:]},
+        # An older snapshot (a history back-fill, an imported file) never replaces a newer
+        # one; an equal one is the same snapshot written again and wins, as in profile_snapshot.
+        where=excluded.collected_at >= PROFILE_LATEST.c.collected_at,
     )
+
+
+def _newest_per_account(params: Sequence[Any], order: Sequence[str], positional: bool) -> list[Any]:
+    """Each account's newest row of these driver parameters; of two at one time, the later.
+
+    Times are compared in their stored form (UTC, to the second; text on SQLite, whose fixed
+    format sorts as time does), so the row kept is the one the snapshot upsert left in
+    ``profile_snapshot`` for that time.
+    """
+    account: int | str = order.index("account_id") if positional else "account_id"
+    at: int | str = order.index("collected_at") if positional else "collected_at"
+    newest: dict[int, Any] = {}
+    for values in params:
+        known = newest.get(values[account])
+        if known is None or values[at] >= known[at]:
+            newest[values[account]] = values
+    # Account order: two transactions upserting the same accounts lock them in the same order
+    # (PostgreSQL), so they queue instead of deadlocking.
+    return [newest[account_id] for account_id in sorted(newest)]
+
+
+def upsert_profile_snapshots(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> int:
+    """Insert or replace profile snapshots keyed by (account_id, collected_at).
+
+    Each account's newest row also goes to ``profile_latest`` (one upsert per account, not per
+    row), unless that table already holds a newer snapshot of the account.
+    """
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    sql, order, positional = _compiled(
+        conn, "profile_snapshot", lambda: _profile_upsert(dialect), _PROFILE_COLUMNS
+    )
+    latest_sql, latest_order, latest_positional = _compiled(
+        conn, "profile_latest", lambda: _profile_latest_upsert(dialect), _PROFILE_COLUMNS
+    )
+    if not rows:
+        return 0
+    params = _driver_params(conn.dialect.name, order, positional, rows)
+    conn.exec_driver_sql(sql, params)
+    # Both statements insert the same columns, so the latest upsert reuses the values just sent:
+    # converting and comparing them afresh was half of what profile_latest added on SQLite.
+    if (latest_order, latest_positional) != (order, positional):
+        params = _driver_params(conn.dialect.name, latest_order, latest_positional, rows)
+    conn.exec_driver_sql(latest_sql, _newest_per_account(params, latest_order, latest_positional))
     return len(rows)
+
+
+_SNAPSHOT_COLUMNS_SQL = ", ".join(_PROFILE_COLUMNS)
+_PS_COLUMNS_SQL = ", ".join("ps." + name for name in _PROFILE_COLUMNS)
+# Each account's newest snapshot: one backward primary-key seek per account on both backends
+# (PostgreSQL's planner would hash the whole snapshot table for the max() form).
+_NEWEST_SNAPSHOTS_SQL = {
+    "postgresql": f"""
+SELECT {_PS_COLUMNS_SQL} FROM account a
+CROSS JOIN LATERAL (
+  SELECT * FROM profile_snapshot p WHERE p.account_id = a.id
+  ORDER BY p.collected_at DESC LIMIT 1) ps""",
+    "sqlite": f"""
+SELECT {_PS_COLUMNS_SQL} FROM account a
+JOIN profile_snapshot ps ON ps.account_id = a.id
+ AND ps.collected_at = (SELECT max(p.collected_at) FROM profile_snapshot p
+                        WHERE p.account_id = a.id)""",
+}
+
+
+def rebuild_profile_latest(conn: Connection) -> int:
+    """Recompute ``profile_latest`` from ``profile_snapshot``; returns its rows.
+
+    For snapshots written around :func:`upsert_profile_snapshots` (a bulk load with ``COPY``
+    or plain ``INSERT``, a restored table): Collector's own writers keep it current.
+    """
+    conn.execute(PROFILE_LATEST.delete())
+    source = _NEWEST_SNAPSHOTS_SQL[conn.dialect.name]
+    result = conn.execute(text(f"INSERT INTO profile_latest ({_SNAPSHOT_COLUMNS_SQL}) {source}"))
+    return int(result.rowcount)
 
 
 _POST_COLUMNS = (

@@ -22,6 +22,7 @@ from sqlalchemy import Table, insert
 from sqlalchemy.engine import Engine
 
 from collector.server.app import create_app
+from collector.storage import repo
 from collector.storage.db import make_engine
 from collector.storage.models import (
     Account,
@@ -32,7 +33,6 @@ from collector.storage.models import (
     Flag,
     Post,
     PostSnapshot,
-    ProfileSnapshot,
 )
 from tests.conftest import FakeClock
 
@@ -151,7 +151,8 @@ def populate(engine: Engine, now: datetime) -> World:
                 "followers_hidden": False,
             }
         )
-        conn.execute(insert(_table(ProfileSnapshot)), snapshots)
+        # Through Collector's writer, which also keeps profile_latest (account_latest) current.
+        repo.upsert_profile_snapshots(conn, snapshots)
         posts = _table(Post)
         post_snapshots = []
         for k, day in enumerate(range(1, 19, 3)):
