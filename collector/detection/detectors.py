@@ -200,6 +200,10 @@ class JumpCandidate:
 # -- small numeric helpers ----------------------------------------------------------------------
 
 
+def _count(value: float | None) -> int | None:
+    return None if value is None or not np.isfinite(value) else int(value)
+
+
 def _iso(epoch: int | float) -> str:
     return datetime.fromtimestamp(int(epoch), UTC).isoformat().replace("+00:00", "Z")
 
@@ -584,7 +588,9 @@ def follower_findings(
                 out.extend(_jump(d, posts, interactions, int(s), int(e), series, th, jumps))
             else:
                 out.extend(_drop(d, int(s), int(e), series, th))
-    out.extend(_drips(d, posts, interactions, series, th))
+    drips = _drips(d, posts, interactions, series, th)
+    out.extend(drips)
+    out.extend(_floored_drips(d, posts, interactions, series, th, drips))
     return out
 
 
@@ -875,6 +881,181 @@ def _drips(
     return out
 
 
+def _floored_drips(
+    d: _Deltas,
+    posts: PostTable,
+    interactions: Float,
+    series: ProfileSeries,
+    th: Thresholds,
+    found: Sequence[Finding],
+) -> list[Finding]:
+    """Drips on floored counts that add less than a rounding unit per interval.
+
+    Floored to a unit of 1,000, a purchase of 500 a quarter-day shows as 0, 1,000, 0, 1,000: no
+    interval is a run. Per UTC day the same purchase is two units, day after day, where the
+    account used to gain a unit a week. So floored accounts are also read day by day: a run of
+    three days or more, each gaining a unit or more and at least twice the account's usual day
+    (the mean of the 28 days before the week before: a mean, because a median of days that are
+    mostly 0 says 0), in daily increments that vary by no more than a unit or a quarter of their
+    size, whose units far outnumber what the usual days would have brought (see
+    :func:`_floored_run`).
+    """
+    out: list[Finding] = []
+    floored = np.flatnonzero(d.unit > 0)
+    if floored.size == 0:
+        return out
+    for k in np.unique(d.seg[floored]).tolist():
+        idx = floored[d.seg[floored] == k]
+        day_of = d.t1[idx] // DAY
+        days, first = np.unique(day_of, return_index=True)
+        last = np.append(first[1:], idx.size) - 1
+        gain = np.add.reduceat(d.delta[idx], first)
+        hours = np.add.reduceat(d.hours[idx], first)
+        unit = np.maximum.reduceat(d.unit[idx], first)
+        whole = (hours >= 20.0) & (hours <= 28.0)
+        base = np.full(days.size, np.nan)
+        for i in range(days.size):
+            window = whole & (days >= days[i] - 35) & (days < days[i] - 7)
+            if window.sum() >= 14:
+                base[i] = max(float(np.mean(gain[window])), 0.0)
+        elevated = whole & np.isfinite(base) & (gain >= unit) & (gain >= 2.0 * base)
+        i = 0
+        while i < days.size:
+            if not elevated[i]:
+                i += 1
+                continue
+            j = i
+            while j + 1 < days.size and elevated[j + 1] and days[j + 1] == days[j] + 1:
+                j += 1
+            out.extend(
+                _floored_run(
+                    d,
+                    idx,
+                    first,
+                    last,
+                    gain,
+                    base,
+                    unit,
+                    i,
+                    j,
+                    k,
+                    posts,
+                    interactions,
+                    series,
+                    th,
+                    found,
+                )
+            )
+            i = j + 1
+    return out
+
+
+def _poisson_tail(n: int, lam: float) -> float:
+    """P(X >= n) for X ~ Poisson(lam)."""
+    if n <= 0:
+        return 1.0
+    if lam <= 0:
+        return 0.0
+    term = total = math.exp(-lam)
+    for m in range(1, n):
+        term *= lam / m
+        total += term
+    return max(1.0 - total, 0.0)
+
+
+def _floored_run(
+    d: _Deltas,
+    idx: Int,
+    first: Int,
+    last: Int,
+    gain: Float,
+    base: Float,
+    unit: Float,
+    i: int,
+    j: int,
+    k: int,
+    posts: PostTable,
+    interactions: Float,
+    series: ProfileSeries,
+    th: Thresholds,
+    found: Sequence[Finding],
+) -> list[Finding]:
+    count = j - i + 1
+    if count < 3:
+        return []
+    lifts = gain[i : j + 1] - base[i : j + 1]
+    centre = float(np.median(gain[i : j + 1]))
+    dispersion = 1.4826 * float(np.median(np.abs(gain[i : j + 1] - centre)))
+    u = float(np.max(unit[i : j + 1]))
+    if dispersion > max(th.drip_max_cv * centre, u):
+        return []
+    start, end = int(d.t0[idx[first[i]]]), int(d.t1[idx[last[j]]])
+    account_id = int(series.account_ids[k])
+    if any(
+        f.account_id == account_id
+        and f.family == "drip"
+        and f.window_start <= end
+        and f.window_end >= start
+        for f in found
+    ):
+        return []  # the interval-level reading already holds this run
+    before = max(float(d.c0[idx[first[i]]]), 1.0)
+    gained = np.cumsum(lifts)
+    # Units seen against units the usual days bring: a count far in the tail (p < 1e-4) and
+    # three times the usual plus three, since organic days are burstier than chance.
+    seen = np.cumsum(gain[i : j + 1]) / u
+    usual = np.cumsum(base[i : j + 1]) / u
+    rare = np.array(
+        [
+            n >= 3.0 * lam + 3.0 and _poisson_tail(round(n), float(lam)) < 1e-4
+            for n, lam in zip(seen, usual, strict=True)
+        ]
+    )
+    enough = np.flatnonzero(
+        (np.arange(count) >= 2)
+        & rare
+        & (gained >= max(th.drip_min_share * before, th.jump_min_followers))
+    )
+    if enough.size == 0:
+        return []
+    excess = float(np.sum(lifts))
+    share = excess / before
+    engagement = _engagement_around(posts, interactions, k, start, end, share, th)
+    hours = (end - start) / HOUR
+    if engagement.elevated and (
+        hours <= th.drip_burst_hours or engagement.typical_ratio >= th.drip_sustained_ratio
+    ):
+        return []  # organic: a post the audience came for
+    evidence: dict[str, Any] = {
+        "intervals": int(last[j] - first[i] + 1),
+        "days": count,
+        "hours": _r(hours),
+        "increment_per_day": _r(centre),
+        "baseline_per_day": _r(float(np.median(base[i : j + 1]))),
+        "rounding_unit": int(u),
+        "excess": round(excess),
+        "excess_share": _r(share),
+        "followers_before": int(before),
+        "followers_after": int(d.c1[idx[last[j]]]),
+        "first_evidence_at": _iso(int(d.t1[idx[last[i + int(enough[0])]]])),
+        **engagement.evidence,
+    }
+    severity: Severity = "high" if share >= th.jump_min_share * 3 else "medium"
+    z = excess / max(u * np.sqrt(count), 1.0)
+    return [
+        Finding(
+            account_id,
+            "drip_followers",
+            severity,
+            start,
+            end,
+            _score(z),
+            evidence,
+            family="drip",
+        )
+    ]
+
+
 # -- following ----------------------------------------------------------------------------------
 
 
@@ -1062,8 +1243,19 @@ def post_findings(posts: PostTable, thresholds: Thresholds = DEFAULT) -> list[Fi
             )
         )
     )
-    pods = by_views | by_comments
-    early = _visible_at_first_snapshot(posts, th, mv, intrinsic_v, mc, intrinsic_c, pods, by_views)
+    first = _first_snapshot_reading(
+        posts,
+        th,
+        mv,
+        intrinsic_v,
+        mc,
+        intrinsic_c,
+        zl,
+        nv >= th.post_min_baseline,
+        nc >= th.post_min_baseline,
+    )
+    early = first.by_views | first.by_comments
+    pods = by_views | by_comments | early
     odd_ratio = big & ~pods & (np.abs(zc) >= th.post_ratio_z)
     odd_ratio &= (ratio_c >= th.post_ratio_factor) | (ratio_c <= 1 / th.post_ratio_factor)
     out: list[Finding] = []
@@ -1097,9 +1289,24 @@ def post_findings(posts: PostTable, thresholds: Thresholds = DEFAULT) -> list[Fi
                 "ratio_to_comments": _r(float(ratio_c[i])),
                 "z_comments": _r(float(zc[i])),
             }
+        if early[i] and posts.first_collected is not None and posts.first_likes is not None:
+            evidence["first_snapshot"] = {
+                "collected_at": _iso(int(posts.first_collected[i])),
+                "likes": _count(posts.first_likes[i]),
+                "views": _count(posts.first_views[i] if posts.first_views is not None else None),
+                "comments": _count(
+                    posts.first_comments[i] if posts.first_comments is not None else None
+                ),
+                "shares": _count(posts.first_shares[i] if posts.first_shares is not None else None),
+                "ratio_to_usual": _r(float(first.ratio[i])),
+                "z": _r(float(first.z[i])),
+            }
         if pods[i]:
-            ratio = float(ratio_v[i] if by_views[i] else ratio_c[i])
-            zz = float(zv[i] if by_views[i] else zc[i])
+            latest = by_views[i] or by_comments[i]
+            ratio = float(ratio_v[i] if by_views[i] else ratio_c[i]) if latest else 0.0
+            zz = float(zv[i] if by_views[i] else zc[i]) if latest else 0.0
+            if early[i]:
+                ratio, zz = max(ratio, float(first.ratio[i])), max(zz, float(first.z[i]))
             severity: Severity = "high" if ratio >= th.post_high_ratio else "medium"
             kind, score = "likes_anomaly", _score(zz)
         else:
@@ -1124,39 +1331,66 @@ def post_findings(posts: PostTable, thresholds: Thresholds = DEFAULT) -> list[Fi
     return out
 
 
-def _visible_at_first_snapshot(
+@dataclass(frozen=True, slots=True)
+class _FirstReading:
+    """The pods tests on each post's first snapshot (NaN where there is none)."""
+
+    by_views: Bool
+    by_comments: Bool
+    ratio: Float
+    z: Float
+
+
+def _first_snapshot_reading(
     posts: PostTable,
     th: Thresholds,
     mv: Float,
     intrinsic_v: Float,
     mc: Float,
     intrinsic_c: Float,
-    pods: Bool,
-    by_views: Bool,
-) -> Bool:
-    """Which flagged posts already showed the anomaly at their first snapshot.
+    zl: Float,
+    judged_v: Bool,
+    judged_c: Bool,
+) -> _FirstReading:
+    """The same tests on each post's first snapshot.
 
-    Judged with the same noise model as the latest counts: the account's intrinsic spread of
-    the ratio plus the counting noise of the (smaller) first counts.
+    Pods and bought likes arrive within the first hours, without the views and comments an
+    audience brings; organic likes, comments and views accrue together. So the first reading
+    shows the gap widest. Judged with the same baselines and noise model as the latest counts
+    (the account's intrinsic spread plus the counting noise of these smaller counts).
     """
-    early = np.zeros(len(posts), dtype=bool)
-    if posts.first_likes is None or not pods.any():
-        return early
+    n = len(posts)
+    nothing = np.zeros(n, dtype=bool)
+    if posts.first_likes is None or n == 0:
+        return _FirstReading(nothing, nothing, np.full(n, np.nan), np.full(n, np.nan))
     likes = posts.first_likes
-    views = posts.first_views if posts.first_views is not None else np.full(len(posts), np.nan)
+    views = posts.first_views if posts.first_views is not None else np.full(n, np.nan)
     comments = posts.first_comments if posts.first_comments is not None else likes * np.nan
     shares = posts.first_shares if posts.first_shares is not None else likes * 0
     others = comments + np.nan_to_num(shares, nan=0.0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        lv = np.log((likes + 1) / (views + 1))
+        lv = np.where(views > 0, np.log((likes + 1) / (views + 1)), np.nan)
         lc = np.log((likes + 1) / (others + 1))
         sv = np.maximum(np.sqrt(intrinsic_v + 1 / (likes + 1) + 1 / (views + 1)), 0.1)
         sc = np.maximum(np.sqrt(intrinsic_c + 1 / (likes + 1) + 1 / (others + 1)), 0.15)
-        zv = (lv - mv) / sv
-        zc = (lc - mc) / sc
-        by_v = (zv >= th.post_z) & (np.exp(lv - mv) >= th.post_min_ratio)
-        by_c = (zc >= th.post_z) & (np.exp(lc - mc) >= th.post_min_ratio_others)
-    return pods & np.where(by_views, by_v, by_c)
+        zv = np.where(judged_v, (lv - mv) / sv, np.nan)
+        zc = np.where(judged_c, (lc - mc) / sc, np.nan)
+        ratio_v, ratio_c = np.exp(lv - mv), np.exp(lc - mc)
+    big = likes >= th.post_min_likes
+    by_v = big & (zv >= th.post_z) & (ratio_v >= th.post_min_ratio)
+    by_c = (
+        big
+        & ~np.isfinite(zv)
+        & (ratio_c >= th.post_min_ratio_others)
+        & (
+            (zc >= th.post_z)
+            | (
+                (zc >= th.post_z - 1.5)
+                & (zc + np.minimum(zl, th.post_level_cap) >= th.post_joint_z)
+            )
+        )
+    )
+    return _FirstReading(by_v, by_c, np.where(by_v, ratio_v, ratio_c), np.where(by_v, zv, zc))
 
 
 # -- engagement rate against the tier's band ----------------------------------------------------

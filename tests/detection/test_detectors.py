@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 
 import numpy as np
@@ -23,6 +24,10 @@ from tests.detection.synth import START, STEP, Creator, at_day, post_near
 
 def _iso_at(index: int) -> str:
     return datetime.fromtimestamp(START + index * STEP, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _iso_at_epoch(epoch: int) -> str:
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def serious(findings: list[Finding]) -> list[Finding]:
@@ -154,6 +159,53 @@ def test_a_floored_drip_of_one_unit_per_interval_on_a_flat_count_is_flagged() ->
     )
     findings = serious(follower_findings(series))
     assert [f.kind for f in findings] == ["drip_followers"]
+
+
+def _floored(followers: np.ndarray) -> ProfileSeries:
+    times = START + np.arange(followers.size, dtype=np.int64) * STEP
+    return ProfileSeries.single(
+        times, followers, followers * np.nan, rounded=np.ones(followers.size, dtype=bool)
+    )
+
+
+def test_a_floored_drip_under_one_unit_per_interval_is_found_day_by_day() -> None:
+    # Floored to 1,000: a step a week, then 500 bought per interval shows as 0, 1,000, 0, 1,000.
+    steps = np.zeros(4 * 70)
+    steps[np.arange(10, 200, 28)] = 1_000.0
+    steps[200:248:2] = 1_000.0
+    findings = serious(follower_findings(_floored(211_000.0 + np.cumsum(steps))))
+    assert [(f.kind, f.evidence.get("days")) for f in findings] == [("drip_followers", 12)]
+
+
+def test_floored_organic_growth_of_a_unit_a_day_is_no_drip() -> None:
+    steps = np.zeros(4 * 70)
+    steps[np.arange(2, steps.size, 4)] = 1_000.0  # one unit every day, all along
+    steps[200:212:4] += 1_000.0  # and a better three days: twice the usual
+    assert serious(follower_findings(_floored(211_000.0 + np.cumsum(steps)))) == []
+
+
+def test_pod_likes_seen_at_the_first_snapshot_are_flagged_from_it() -> None:
+    # Latest counts 2.5x the usual likes per view (under the 3.5 z bar on their own), but the
+    # first reading, two hours in, has the bought likes and almost none of the views.
+    creator = Creator()
+    posts = creator.posts()
+    posts.likes[20] *= 2.5
+    first_likes = posts.likes * 0.1
+    first_likes[20] = posts.likes[20] * 0.8
+    first = dataclasses.replace(
+        posts,
+        first_collected=posts.published + 2 * 3600,
+        first_views=posts.views * 0.1,
+        first_likes=first_likes,
+        first_comments=posts.comments * 0.1,
+        first_shares=posts.shares * 0.1,
+    )
+    findings = serious(post_findings(first))
+    assert [f.post_id for f in findings] == [21]
+    assert findings[0].evidence["first_snapshot"]["ratio_to_usual"] > 3
+    assert findings[0].evidence["first_evidence_at"] == _iso_at_epoch(
+        int(posts.published[20]) + 7200
+    )
 
 
 def test_a_long_drip_is_not_explained_by_one_lucky_post_among_many() -> None:
