@@ -429,6 +429,26 @@ def db_upgrade(db: DbOnlyOption = None) -> None:
         out.print(f"schema upgraded from {before or 'empty'} to {after}")
 
 
+@db_app.command("refresh-latest")
+def db_refresh_latest(db: DbOnlyOption = None) -> None:
+    """Recompute profile_latest (account_latest) after loading snapshots around Collector.
+
+    Collector's own writers keep it current; a script that inserts profile_snapshot rows with
+    COPY or plain INSERT runs this once afterwards.
+    """
+    from collector.storage.repo import rebuild_profile_latest
+
+    engine = _engine(resolve_db_url(db), create=False)
+    try:
+        with engine.begin() as conn:
+            rows = rebuild_profile_latest(conn)
+    except Exception as exc:
+        raise CliError(f"refresh failed: {exc.__class__.__name__}: {exc}") from None
+    finally:
+        engine.dispose()
+    out.print(f"profile_latest holds the newest snapshot of {rows:,} accounts")
+
+
 @config_app.command("check")
 def config_check(
     files: Annotated[

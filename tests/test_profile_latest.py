@@ -11,7 +11,9 @@ import pytest
 from alembic import command
 from sqlalchemy import inspect, select, text
 from sqlalchemy.engine import Engine
+from typer.testing import CliRunner
 
+from collector.cli import app
 from collector.importer import import_file
 from collector.storage import repo
 from collector.storage.db import _alembic_config, head_revision, upgrade
@@ -205,6 +207,18 @@ def test_rebuild_recomputes_the_latest_of_snapshots_written_around_collector(
         )
         assert repo.rebuild_profile_latest(conn) == 2
     assert _latest_followers(engine) == {ids["a"]: 22, ids["b"]: 5}
+
+
+def test_db_refresh_latest_shows_bulk_loaded_snapshots_in_account_latest(
+    engine: Engine, db_url: str
+) -> None:
+    ids = _accounts(engine, "a")
+    with engine.begin() as conn:
+        conn.execute(repo.PROFILE_SNAPSHOT.insert(), [_row(ids["a"], T0, 41)])
+    result = CliRunner().invoke(app, ["db", "refresh-latest", "--db", db_url])
+    assert result.exit_code == 0, result.output
+    assert "1 accounts" in result.output
+    assert _latest_followers(engine) == {ids["a"]: 41}
 
 
 # -- migration 0007 ----------------------------------------------------------------------------
