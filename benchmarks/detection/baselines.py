@@ -240,8 +240,8 @@ def _iqr_score(values: Floats, floor: float = 1e-9) -> Floats:
 
 def _adtk(times: Sequence[datetime], values: Sequence[int]) -> tuple[tuple[Floats, int], ...]:
     """Signed scores per snapshot of LevelShiftAD (window 4) and PersistAD (window 28)."""
-    import pandas as pd  # type: ignore[import-untyped]
-    from adtk.transformer import DoubleRollingAggregate  # type: ignore[import-untyped]
+    import pandas as pd
+    from adtk.transformer import DoubleRollingAggregate
 
     series = pd.Series(np.asarray(values, dtype=float), index=pd.DatetimeIndex(times))
     # ADTK wants a regular index: the 6-hourly grid, with the gaps left missing.
