@@ -1230,19 +1230,7 @@ def post_findings(posts: PostTable, thresholds: Thresholds = DEFAULT) -> list[Fi
         zl = np.where(nl >= th.post_min_baseline, (level - ml) / np.maximum(1.4826 * madl, 0.2), 0)
     ratio_v, ratio_c = np.exp(lv - mv), np.exp(lc - mc)
     big = likes >= th.post_min_likes
-    by_views = big & (zv >= th.post_z) & (ratio_v >= th.post_min_ratio)
-    by_comments = (
-        big
-        & ~np.isfinite(zv)
-        & (ratio_c >= th.post_min_ratio_others)
-        & (
-            (zc >= th.post_z)
-            | (
-                (zc >= th.post_z - 1.5)
-                & (zc + np.minimum(zl, th.post_level_cap) >= th.post_joint_z)
-            )
-        )
-    )
+    by_views, by_comments = _pods_tests(th, likes, zv, zc, zl, ratio_v, ratio_c)
     first = _first_snapshot_reading(
         posts,
         th,
@@ -1331,6 +1319,28 @@ def post_findings(posts: PostTable, thresholds: Thresholds = DEFAULT) -> list[Fi
     return out
 
 
+def _pods_tests(
+    th: Thresholds, likes: Float, zv: Float, zc: Float, zl: Float, ratio_v: Float, ratio_c: Float
+) -> tuple[Bool, Bool]:
+    """Likes far above what the views predict; else, without views, what comments + shares do
+    (or a little less far, with the likes themselves far above the account's usual post)."""
+    big = likes >= th.post_min_likes
+    by_views = big & (zv >= th.post_z) & (ratio_v >= th.post_min_ratio)
+    by_comments = (
+        big
+        & ~np.isfinite(zv)
+        & (ratio_c >= th.post_min_ratio_others)
+        & (
+            (zc >= th.post_z)
+            | (
+                (zc >= th.post_z - 1.5)
+                & (zc + np.minimum(zl, th.post_level_cap) >= th.post_joint_z)
+            )
+        )
+    )
+    return by_views, by_comments
+
+
 @dataclass(frozen=True, slots=True)
 class _FirstReading:
     """The pods tests on each post's first snapshot (NaN where there is none)."""
@@ -1376,20 +1386,7 @@ def _first_snapshot_reading(
         zv = np.where(judged_v, (lv - mv) / sv, np.nan)
         zc = np.where(judged_c, (lc - mc) / sc, np.nan)
         ratio_v, ratio_c = np.exp(lv - mv), np.exp(lc - mc)
-    big = likes >= th.post_min_likes
-    by_v = big & (zv >= th.post_z) & (ratio_v >= th.post_min_ratio)
-    by_c = (
-        big
-        & ~np.isfinite(zv)
-        & (ratio_c >= th.post_min_ratio_others)
-        & (
-            (zc >= th.post_z)
-            | (
-                (zc >= th.post_z - 1.5)
-                & (zc + np.minimum(zl, th.post_level_cap) >= th.post_joint_z)
-            )
-        )
-    )
+    by_v, by_c = _pods_tests(th, likes, zv, zc, zl, ratio_v, ratio_c)
     return _FirstReading(by_v, by_c, np.where(by_v, ratio_v, ratio_c), np.where(by_v, zv, zc))
 
 
