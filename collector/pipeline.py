@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 import structlog
 
 from collector.storage.state import AccountOutcome, DueAccount, RunTotals, Store
-from connectors.base import Connector
+from connectors.base import Connector, gather_until_failure
 from connectors.errors import (
     AccountError,
     AuthError,
@@ -432,26 +432,9 @@ class Dispatcher:
         flight finish, and what they bring is kept. Any other exception is a bug and is
         re-raised once every chunk in flight has finished, so no request outlives the pass.
         """
-        if not chunks:
-            return []
-        semaphore = asyncio.Semaphore(self.concurrency)
-        failed = False
-
-        async def one(chunk: Sequence[PostRef]) -> list[PostRecord] | PlatformError | None:
-            nonlocal failed
-            async with semaphore:
-                if failed:
-                    return None
-                try:
-                    return await self.connector.fetch_post_stats(chunk)
-                except PlatformError as exc:
-                    failed = True
-                    return exc
-                except Exception:
-                    failed = True
-                    raise
-
-        answers = await asyncio.gather(*(one(c) for c in chunks), return_exceptions=True)
+        answers = await gather_until_failure(
+            chunks, self.connector.fetch_post_stats, self.concurrency
+        )
         results: list[list[PostRecord] | PlatformError | None] = []
         for answer in answers:
             # Platform errors come back as values; what is raised here is anything else.

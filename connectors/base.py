@@ -8,13 +8,14 @@ scheduling live in ``collector/``. A third party ships a connector by subclassin
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, TypeVar
 
 import httpx
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
@@ -30,8 +31,40 @@ __all__ = [
     "Duration",
     "PlatformConfig",
     "format_duration",
+    "gather_until_failure",
     "parse_duration",
 ]
+
+_Item = TypeVar("_Item")
+_Result = TypeVar("_Result")
+
+
+async def gather_until_failure(
+    items: Sequence[_Item], call: Callable[[_Item], Awaitable[_Result]], limit: int
+) -> list[_Result | BaseException | None]:
+    """``call`` on every item together, at most ``limit`` at a time, in the items' order.
+
+    Once one call raises, no further call starts (those in flight finish): a platform that has
+    refused one request, or run out of quota, is not sent the rest. Each item's answer is its
+    result, the exception it raised, or None if it was never sent; the caller decides which
+    exception to raise and what to keep.
+    """
+    semaphore = asyncio.Semaphore(limit)
+    failed = False
+
+    async def one(item: _Item) -> _Result | None:
+        nonlocal failed
+        async with semaphore:
+            if failed:
+                return None
+            try:
+                return await call(item)
+            except Exception:
+                failed = True
+                raise
+
+    return await asyncio.gather(*(one(item) for item in items), return_exceptions=True)
+
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(d|h|m|s)", re.IGNORECASE)
 _UNIT_SECONDS = {"d": 86400, "h": 3600, "m": 60, "s": 1}

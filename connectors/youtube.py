@@ -89,7 +89,7 @@ from zoneinfo import ZoneInfo
 import httpx
 from pydantic import Field, SecretStr, field_validator, model_validator
 
-from connectors.base import Connector, PlatformConfig
+from connectors.base import Connector, PlatformConfig, gather_until_failure
 from connectors.budget import Budget, DailyUnits
 from connectors.errors import (
     AccountError,
@@ -449,25 +449,16 @@ class YouTubeConnector(Connector):
         chunks = [unique[start : start + MAX_IDS] for start in range(0, len(unique), MAX_IDS)]
         if len(chunks) <= 1:
             return await self._one_chunk(path, endpoint, kind, part, chunks[0]) if chunks else {}
-        limit = asyncio.Semaphore(self.config.max_connections)
-        failed = False
-
-        async def one(chunk: list[str]) -> dict[str, Mapping[str, Any]]:
-            nonlocal failed
-            async with limit:
-                if failed:
-                    return {}
-                try:
-                    return await self._one_chunk(path, endpoint, kind, part, chunk)
-                except Exception:
-                    failed = True
-                    raise
-
+        answers = await gather_until_failure(
+            chunks,
+            lambda chunk: self._one_chunk(path, endpoint, kind, part, chunk),
+            self.config.max_connections,
+        )
         found: dict[str, Mapping[str, Any]] = {}
-        for result in await asyncio.gather(*(one(c) for c in chunks), return_exceptions=True):
+        for result in answers:
             if isinstance(result, BaseException):
                 raise result
-            found.update(result)
+            found.update(result or {})
         return found
 
     async def _one_chunk(
