@@ -41,6 +41,7 @@ __all__ = [
     "post_snapshot_row",
     "profile_row",
     "rebuild_profile_latest",
+    "stored_time",
     "upsert_post_rows",
     "upsert_post_snapshots",
     "upsert_posts",
@@ -77,14 +78,34 @@ _TIMESTAMPS = frozenset(
 
 
 def _sqlite_time(value: datetime) -> str:
-    # Exactly what UTCDateTime stores on SQLite: naive UTC text to the second.
-    if value.tzinfo is not None:
-        value = value.astimezone(UTC).replace(tzinfo=None)
-    return value.replace(microsecond=0).isoformat(" ")
+    # Exactly what UTCDateTime stores on SQLite: naive UTC text to the second. Formatted by
+    # hand: isoformat() and a replace() per value cost three times as much, and a pass
+    # converts five times per post.
+    if value.tzinfo is not None and value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    return "%04d-%02d-%02d %02d:%02d:%02d" % (  # noqa: UP031 - the fastest form measured
+        value.year,
+        value.month,
+        value.day,
+        value.hour,
+        value.minute,
+        value.second,
+    )
 
 
 def _pg_time(value: datetime) -> datetime:
     return to_utc(value)
+
+
+def stored_time(dialect: str) -> Callable[[Any], datetime]:
+    """How a timestamp column read without type processing becomes an aware UTC datetime.
+
+    SQLite gives the stored text, PostgreSQL a ``timestamptz`` in the session's zone. For hot
+    reads that skip SQLAlchemy's result processing (a row's processors cost more than the row).
+    """
+    if dialect == "sqlite":
+        return lambda text: datetime.fromisoformat(text).replace(tzinfo=UTC)
+    return lambda value: value.astimezone(UTC)
 
 
 def _compiled(
@@ -121,12 +142,19 @@ def _driver_params(
     to_time = _sqlite_time if dialect == "sqlite" else _pg_time
     times = [n for n, key in enumerate(order) if key in _TIMESTAMPS]
     pick = itemgetter(*order)
+    # A batch repeats few times (its collection time, the next polls of its young posts):
+    # each distinct one is converted once.
+    stored: dict[datetime, Any] = {}
     params: list[Any] = []
     for row in rows:
         values = list(pick(row)) if len(order) > 1 else [row[order[0]]]
         for n in times:
-            if values[n] is not None:
-                values[n] = to_time(values[n])
+            value = values[n]
+            if value is not None:
+                known = stored.get(value)
+                if known is None:
+                    known = stored[value] = to_time(value)
+                values[n] = known
         params.append(tuple(values) if positional else dict(zip(order, values, strict=True)))
     return params
 
@@ -333,6 +361,15 @@ def post_row(
     }
 
 
+#: Post ids by (account, platform post id); the unique index (account_id, platform_post_id)
+#: answers it without touching the table. A plain text statement: its untyped columns skip
+#: SQLAlchemy's per-row result processing.
+_POST_IDS = text(
+    "SELECT account_id, platform_post_id, id FROM post"
+    " WHERE account_id IN :accounts AND platform_post_id IN :posts"
+).bindparams(bindparam("accounts", expanding=True), bindparam("posts", expanding=True))
+
+
 def upsert_post_rows(
     conn: Connection, rows: Sequence[Mapping[str, Any]]
 ) -> dict[tuple[int, str], int]:
@@ -349,16 +386,11 @@ def upsert_post_rows(
     accounts = sorted({account_id for account_id, _ in wanted})
     post_ids = sorted({post_id for _, post_id in wanted})
     ids: dict[tuple[int, str], int] = {}
-    # The unique index (account_id, platform_post_id) answers this without touching the table.
-    query = select(POST.c.account_id, POST.c.platform_post_id, POST.c.id).where(
-        POST.c.account_id.in_(bindparam("accounts", expanding=True)),
-        POST.c.platform_post_id.in_(bindparam("posts", expanding=True)),
-    )
     for account_chunk in _chunks(accounts):
         for post_chunk in _chunks(post_ids):
             result = conn.execute(
-                query, {"accounts": list(account_chunk), "posts": list(post_chunk)}
-            )
+                _POST_IDS, {"accounts": list(account_chunk), "posts": list(post_chunk)}
+            ).all()
             for account_id, platform_post_id, post_id in result:
                 if (account_id, platform_post_id) in wanted:
                     ids[(account_id, platform_post_id)] = post_id

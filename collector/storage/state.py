@@ -13,12 +13,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, func, select, update
+from sqlalchemy import Table, bindparam, func, select, text, update
 from sqlalchemy.engine import Connection, Engine
 
 from collector.logs import mask
 from collector.storage import repo
 from collector.storage.models import Account, CollectionRun, Creator, PayloadError, Post
+from collector.storage.types import UTCDateTime
 from connectors.errors import AccountError, ConnectorError
 from connectors.records import History, PostPage, PostRecord, ProfileRecord
 
@@ -36,6 +37,33 @@ POST: Table = Post.__table__  # type: ignore[attr-defined]
 CREATOR: Table = Creator.__table__  # type: ignore[attr-defined]
 RUN: Table = CollectionRun.__table__  # type: ignore[attr-defined]
 PAYLOAD_ERROR: Table = PayloadError.__table__  # type: ignore[attr-defined]
+
+# An account's state after a batch, as plain statements: built as update() clauses, their
+# compilation and cache keys cost more per batch than the rows they change.
+_TIME_BINDS = (
+    bindparam("b_now", type_=UTCDateTime()),
+    bindparam("b_next_due_at", type_=UTCDateTime()),
+)
+_SUCCEEDED = text(
+    "UPDATE account SET platform_id = :b_platform_id, display_name = :b_display_name,"
+    " next_due_at = :b_next_due_at, posts_cursor = :b_cursor, last_success_at = :b_now,"
+    " last_attempt_at = :b_now, consecutive_failures = 0 WHERE id = :b_id"
+).bindparams(*_TIME_BINDS)
+_FAILED = text(
+    "UPDATE account SET next_due_at = :b_next_due_at, consecutive_failures = :b_failures,"
+    " last_attempt_at = :b_now WHERE id = :b_id"
+).bindparams(*_TIME_BINDS)
+_CHANGED = text(
+    "UPDATE account SET status = :b_status, status_detail = :b_detail, next_due_at = NULL,"
+    " last_attempt_at = :b_now WHERE id = :b_id"
+).bindparams(_TIME_BINDS[0])
+
+#: The posts inside the re-poll horizon of some accounts; times come back as the driver reads
+#: them (see :meth:`Store.known_posts`).
+_KNOWN_POSTS = text(
+    "SELECT account_id, platform_post_id, next_poll_at, published_at FROM post"
+    " WHERE account_id IN :accounts AND published_at >= :since"
+).bindparams(bindparam("accounts", expanding=True), bindparam("since", type_=UTCDateTime()))
 
 
 def default_owner() -> str:
@@ -298,12 +326,23 @@ class Store:
         }
         if not account_ids:
             return known
-        query = select(
-            POST.c.account_id, POST.c.platform_post_id, POST.c.next_poll_at, POST.c.published_at
-        ).where(POST.c.account_id.in_(list(account_ids)), POST.c.published_at >= published_since)
+        params = {"accounts": list(account_ids), "since": published_since}
         with self.engine.connect() as conn:
-            for account_id, post_id, next_poll_at, published_at in conn.execute(query):
-                known[account_id][post_id] = (next_poll_at, published_at)
+            rows = conn.execute(_KNOWN_POSTS, params).all()
+            parse = repo.stored_time(conn.dialect.name)
+        # The times come raw and are parsed here, each distinct one once: SQLAlchemy's per-row
+        # result processing cost more than the query, which every batch of a pass runs.
+        times: dict[Any, datetime] = {}
+        for account_id, post_id, next_poll_at, published_at in rows:
+            next_poll = None
+            if next_poll_at is not None:
+                next_poll = times.get(next_poll_at)
+                if next_poll is None:
+                    next_poll = times[next_poll_at] = parse(next_poll_at)
+            published = times.get(published_at)
+            if published is None:
+                published = times[published_at] = parse(published_at)
+            known[account_id][post_id] = (next_poll, published)
         return known
 
     @staticmethod
@@ -340,45 +379,9 @@ class Store:
                         "b_failures": account.consecutive_failures + 1,
                     }
                 )
-        where = ACCOUNT.c.id == bindparam("b_id")
-        if succeeded:
-            conn.execute(
-                update(ACCOUNT)
-                .where(where)
-                .values(
-                    platform_id=bindparam("b_platform_id"),
-                    display_name=bindparam("b_display_name"),
-                    next_due_at=bindparam("b_next_due_at"),
-                    posts_cursor=bindparam("b_cursor"),
-                    last_success_at=now,
-                    last_attempt_at=now,
-                    consecutive_failures=0,
-                ),
-                succeeded,
-            )
-        if failed:
-            conn.execute(
-                update(ACCOUNT)
-                .where(where)
-                .values(
-                    next_due_at=bindparam("b_next_due_at"),
-                    consecutive_failures=bindparam("b_failures"),
-                    last_attempt_at=now,
-                ),
-                failed,
-            )
-        if changed:
-            conn.execute(
-                update(ACCOUNT)
-                .where(where)
-                .values(
-                    status=bindparam("b_status"),
-                    status_detail=bindparam("b_detail"),
-                    next_due_at=None,
-                    last_attempt_at=now,
-                ),
-                changed,
-            )
+        for statement, rows in ((_SUCCEEDED, succeeded), (_FAILED, failed), (_CHANGED, changed)):
+            if rows:
+                conn.execute(statement, [{**row, "b_now": now} for row in rows])
 
     def reschedule(self, account_ids: Iterable[int], when: datetime) -> None:
         """Move accounts' next collection without storing anything (a paused platform)."""
