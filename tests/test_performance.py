@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
 import importlib
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta, timezone
@@ -19,7 +21,7 @@ from sqlalchemy.engine import Engine
 
 from collector.storage import repo
 from collector.storage.db import _alembic_config, make_engine
-from collector.storage.state import ACCOUNT, POST
+from collector.storage.state import ACCOUNT, POST, Store
 from connectors.base import Connector, PlatformConfig
 from connectors.errors import TransientError
 from connectors.http import AiohttpTransport, RetryPolicy, make_client
@@ -256,6 +258,97 @@ def test_a_plain_request_through_the_client_is_built_by_the_lean_path(
     assert (response.json(), built_by_httpx) == ({"path": "/p/x", "query": {"a": "1"}}, [])
 
 
+@pytest.mark.parametrize(
+    ("base", "client_params", "path", "params"),
+    [
+        ("https://h.test/xrpc", {}, "app.bsky.feed.getAuthorFeed", {"actor": "did:plc:a", "n": 5}),
+        ("https://h.test/v3/", {"key": "k v"}, "/channels", {"id": "UCa,UCb", "part": "x"}),
+        ("https://h.test", {}, "api/v1/lookup", {"acct": "user@inst.social", "q": "ü &=?#"}),
+        ("https://h.test/p", {"a": "1"}, "get", [("actors", "a"), ("actors", "b")]),
+        ("https://h.test/p", {"a": "1"}, "get", {"a": "2"}),
+        ("https://h.test/p", {}, "x", {"b": None, "c": True, "d": 1.5}),
+        ("https://h.test/p", {}, "a/b:c", None),
+        ("https://h.test/p", {}, "a.b/c.d..e", None),
+    ],
+)
+def test_the_lean_path_sends_the_url_httpx_would(
+    base: str, client_params: dict[str, str], path: str, params: Any
+) -> None:
+    ours = make_client(base, params=client_params)
+    reference = httpx.AsyncClient(base_url=base, params=client_params)
+    expected = reference.build_request("GET", path, params=params)
+    assert ours._plain_target(path, params) == str(expected.url)  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["with space", "../up", "./x", "a/./b", "https://other.test/x", "//other.test/x", "a:b/c"],
+)
+def test_a_path_httpx_would_rewrite_leaves_the_lean_path(path: str) -> None:
+    ours = make_client("https://h.test/p")
+    assert ours._plain_target(path, None) is None  # type: ignore[attr-defined]
+
+
+async def echo_headers(request: web.Request) -> web.Response:
+    return web.json_response({k.lower(): v for k, v in request.headers.items()})
+
+
+def test_the_lean_path_sends_the_headers_httpx_would() -> None:
+    async def scenario() -> tuple[dict[str, str], dict[str, str]]:
+        async with serve({"/p/h": echo_headers}) as root:
+            client = make_client(root + "/p", headers={"X-A": "1"})
+            lean = (await client.get("h", headers={"X-B": "2"})).json()
+            reference = httpx.AsyncClient(base_url=root + "/p", headers=client.headers)
+            plain = (await reference.get("h", headers={"X-B": "2"})).json()
+            await client.aclose()
+            await reference.aclose()
+            return lean, plain
+
+    lean, plain = asyncio.run(scenario())
+    assert lean == plain
+
+
+def test_a_lean_response_builds_its_request_only_when_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    built: list[str] = []
+
+    async def scenario() -> tuple[list[str], str, list[str]]:
+        async with serve({"/p/x": ok}) as root:
+            client = make_client(root + "/p")
+            lean_build = client.build_request
+
+            def spy(method: str, url: Any, **options: Any) -> httpx.Request:
+                built.append(str(url))
+                return lean_build(method, url, **options)
+
+            monkeypatch.setattr(client, "build_request", spy)
+            response = await client.get("x", params={"a": "1"})
+            before = list(built)
+            url = str(response.request.url)
+            await client.aclose()
+            return before, url, built
+
+    before, url, after = asyncio.run(scenario())
+    assert (before, url.endswith("/p/x?a=1"), after) == ([], True, ["x"])
+
+
+def test_a_compressed_answer_is_decoded_on_the_lean_path() -> None:
+    async def gzipped(_request: web.Request) -> web.Response:
+        body = gzip.compress(json.dumps({"packed": True}).encode())
+        return web.Response(
+            body=body, headers={"Content-Encoding": "gzip"}, content_type="application/json"
+        )
+
+    async def scenario() -> Any:
+        async with serve({"/z": gzipped}) as root:
+            client = make_client(root)
+            try:
+                return (await client.get("z")).json()
+            finally:
+                await client.aclose()
+
+    assert asyncio.run(scenario()) == {"packed": True}
+
+
 def test_a_request_with_its_own_timeout_is_built_by_httpx() -> None:
     client = make_client("https://h.test/p", timeout=httpx.Timeout(5.0))
     built = client.build_request("GET", "x", timeout=None)
@@ -292,6 +385,78 @@ def test_bulk_post_upsert_stores_times_as_utc_seconds(engine: Engine) -> None:
     assert row.published_at == datetime(2026, 3, 1, 12, 30, 15, tzinfo=UTC)
     assert row.last_polled_at == datetime(2026, 3, 2, 8, 0, 0, tzinfo=UTC)
     assert row.first_seen_at == datetime(2026, 3, 2, 8, 0, 1, tzinfo=UTC)
+
+
+def test_one_batch_stores_each_time_by_its_instant_not_its_wall_clock(engine: Engine) -> None:
+    account_id = _account(engine)
+    plus_two = timezone(timedelta(hours=2))
+    naive = datetime(2026, 3, 2, 8, 0, 0)  # taken as UTC
+    records = [
+        PostRecord(platform_post_id="a", published_at=naive, collected_at=naive),
+        # The same wall clock two hours east: another instant, in the same batch.
+        PostRecord(
+            platform_post_id="b",
+            published_at=naive.replace(tzinfo=plus_two),
+            collected_at=naive.replace(tzinfo=plus_two),
+        ),
+        # The first instant written in another zone.
+        PostRecord(
+            platform_post_id="c",
+            published_at=datetime(2026, 3, 2, 10, 0, 0, tzinfo=plus_two),
+            collected_at=naive,
+        ),
+    ]
+    now = datetime(2026, 3, 2, 9, 0, 0, tzinfo=UTC)
+    with engine.begin() as conn:
+        repo.upsert_post_rows(conn, [repo.post_row(account_id, r, now=now) for r in records])
+    with engine.connect() as conn:
+        stored = dict(conn.execute(select(POST.c.platform_post_id, POST.c.published_at)).all())
+    assert stored == {
+        "a": datetime(2026, 3, 2, 8, 0, 0, tzinfo=UTC),
+        "b": datetime(2026, 3, 2, 6, 0, 0, tzinfo=UTC),
+        "c": datetime(2026, 3, 2, 8, 0, 0, tzinfo=UTC),
+    }
+
+
+def test_known_posts_reads_the_stored_schedule_as_utc_times(engine: Engine) -> None:
+    account_id = _account(engine)
+    published = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
+    rows = [
+        repo.post_row(
+            account_id,
+            PostRecord(platform_post_id="due", published_at=published, collected_at=published),
+            now=published,
+            next_poll_at=datetime(2026, 3, 1, 18, 0, 0, tzinfo=timezone(timedelta(hours=-5))),
+        ),
+        repo.post_row(
+            account_id,
+            PostRecord(platform_post_id="done", published_at=published, collected_at=published),
+            now=published,
+        ),
+        repo.post_row(
+            account_id,
+            PostRecord(
+                platform_post_id="old",
+                published_at=published - timedelta(days=40),
+                collected_at=published,
+            ),
+            now=published,
+        ),
+    ]
+    with engine.begin() as conn:
+        repo.upsert_post_rows(conn, rows)
+    known = Store(engine).known_posts(
+        [account_id, account_id + 1], published_since=published - timedelta(days=30)
+    )
+    assert known == {
+        account_id: {
+            "due": (datetime(2026, 3, 1, 23, 0, 0, tzinfo=UTC), published),
+            "done": (None, published),
+        },
+        account_id + 1: {},
+    }
+    due_at = known[account_id]["due"][0]
+    assert due_at is not None and due_at.tzinfo is UTC
 
 
 def test_bulk_post_upsert_keeps_a_schedule_and_fields_the_later_row_leaves_out(
