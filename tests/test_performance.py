@@ -456,7 +456,7 @@ def test_known_posts_reads_the_stored_schedule_as_utc_times(engine: Engine) -> N
         account_id + 1: {},
     }
     due_at = known[account_id]["due"][0]
-    assert due_at is not None and due_at.tzinfo is UTC
+    assert (due_at.tzinfo if due_at else None) is UTC
 
 
 def test_bulk_post_upsert_keeps_a_schedule_and_fields_the_later_row_leaves_out(
@@ -490,6 +490,29 @@ def test_bulk_post_upsert_answers_ids_of_several_accounts_without_mixing_them(
     with engine.connect() as conn:
         owners = dict(conn.execute(select(POST.c.id, POST.c.account_id)).all())
     assert {owners[post_ids[(ids[h], "same-id")]] for h in ("a", "b")} == {ids["a"], ids["b"]}
+
+
+def test_bulk_post_upsert_answers_every_id_past_one_lookups_size(engine: Engine) -> None:
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    # 700 posts of one account and 5 of each of 60 others: lookups of at most 500 posts each,
+    # one account's posts split over two of them.
+    counts = {"big": 700, **{f"small{n}": 5 for n in range(60)}}
+    with engine.begin() as conn:
+        ids = repo.ensure_accounts(conn, "demo", list(counts), now=now)
+        rows = [
+            repo.post_row(ids[h], PostRecord(f"{h}-{n}", now, now), now=now)
+            for h, count in counts.items()
+            for n in range(count)
+        ]
+        post_ids = repo.upsert_post_rows(conn, rows)
+    with engine.connect() as conn:
+        stored = {
+            (account_id, post_id): row_id
+            for row_id, account_id, post_id in conn.execute(
+                select(POST.c.id, POST.c.account_id, POST.c.platform_post_id)
+            )
+        }
+    assert (len(post_ids), post_ids) == (1000, stored)
 
 
 def test_account_state_is_unchanged_by_a_snapshot_upsert(engine: Engine) -> None:
