@@ -13,6 +13,8 @@ the requests the server counted during the pass, and the rows it stored. Variant
 - ``collector-httpcore``: the same with httpx's own transport instead of the default one.
 - ``dlt``: a dlt pipeline that fetches the same answers (with aiohttp, at the floor's cost) and
   loads the same profile and post records into a SQLite file (Bluesky shape only).
+- ``dlt-rest``: the same pipeline fetching as dlt pipelines usually do, with dlt's own
+  ``RESTClient`` (a retrying ``requests`` session) from 16 threads (Bluesky shape only).
 
 Shapes: ``bluesky`` (getProfiles 25 a call + one getAuthorFeed per account) and ``youtube``
 (the first pass: forHandle per handle, channels.list 50 ids a call, playlistItems per channel,
@@ -49,7 +51,7 @@ from benchmarks._common import (
 CONNECTIONS = 16
 BLUESKY_BATCH = 25
 YOUTUBE_BATCH = 50
-VARIANTS = ("aiohttp", "httpx", "collector", "collector-httpcore", "dlt")
+VARIANTS = ("aiohttp", "httpx", "collector", "collector-httpcore", "dlt", "dlt-rest")
 #: A whole pass must end within this, whatever goes wrong (bounded loops).
 PASS_TIMEOUT_SECONDS = 600
 
@@ -380,6 +382,81 @@ def dlt_pass(root: str, names: Sequence[str], workdir: Path) -> tuple[int, int]:
     return counts.get("profile_snapshot", 0), counts.get("post_snapshot", 0)
 
 
+def dlt_rest_pass(root: str, names: Sequence[str], workdir: Path) -> tuple[int, int]:
+    """The same load, fetched as a dlt pipeline usually fetches: dlt's own ``RESTClient``.
+
+    Its retrying ``requests`` session, shared by ``CONNECTIONS`` threads over as many pooled
+    connections (the other variants' limit).
+    """
+    os.environ["RUNTIME__LOG_LEVEL"] = "WARNING"
+    from concurrent.futures import ThreadPoolExecutor
+
+    import dlt
+    from dlt.sources.helpers.rest_client.client import RESTClient
+
+    client = RESTClient(base_url=f"{root}/bluesky/")
+    for prefix in ("http://", "https://"):
+        client.session.get_adapter(prefix).init_poolmanager(CONNECTIONS, CONNECTIONS)  # type: ignore[attr-defined]
+
+    def feed(handle: str) -> list[dict[str, Any]]:
+        body = client.get(
+            "app.bsky.feed.getAuthorFeed",
+            params={"actor": handle, "limit": "50", "filter": "posts_with_replies"},
+        ).json()
+        now = datetime.now(UTC)
+        return [
+            {
+                "uri": i["post"]["uri"],
+                "handle": handle,
+                "published_at": i["post"]["record"]["createdAt"],
+                "collected_at": now,
+                "likes": i["post"].get("likeCount"),
+                "comments": i["post"].get("replyCount"),
+                "shares": i["post"].get("repostCount"),
+                "quotes": i["post"].get("quoteCount"),
+                "saves": i["post"].get("bookmarkCount"),
+            }
+            for i in body["feed"]
+            if "reason" not in i and i["post"]["author"]["handle"] == handle
+        ]
+
+    @dlt.resource(name="bluesky", write_disposition="append")
+    def records() -> Any:
+        with ThreadPoolExecutor(CONNECTIONS) as pool:
+            for start in range(0, len(names), BLUESKY_BATCH):
+                batch = list(names[start : start + BLUESKY_BATCH])
+                body = client.get("app.bsky.actor.getProfiles", params={"actors": batch}).json()
+                now = datetime.now(UTC)
+                yield dlt.mark.with_table_name(
+                    [
+                        {
+                            "did": p["did"],
+                            "handle": p["handle"],
+                            "collected_at": now,
+                            "followers": p.get("followersCount"),
+                            "following": p.get("followsCount"),
+                            "posts_count": p.get("postsCount"),
+                        }
+                        for p in body["profiles"]
+                    ],
+                    "profile_snapshot",
+                )
+                pages = list(pool.map(feed, batch))
+                yield dlt.mark.with_table_name([r for page in pages for r in page], "post_snapshot")
+
+    pipeline = dlt.pipeline(
+        pipeline_name="bench_bluesky_rest",
+        pipelines_dir=str(workdir / "dlt"),
+        destination=dlt.destinations.sqlalchemy(credentials=f"sqlite:///{workdir / 'dlt.db'}"),
+        dataset_name="bench",
+    )
+    pipeline.run(records())
+    trace = pipeline.last_trace
+    info = trace.last_normalize_info if trace is not None else None
+    counts: dict[str, int] = dict(info.row_counts) if info is not None else {}
+    return counts.get("profile_snapshot", 0), counts.get("post_snapshot", 0)
+
+
 # -- child process ---------------------------------------------------------------------------------
 
 
@@ -402,6 +479,8 @@ def worker(args: argparse.Namespace) -> None:
         cpu0, wall0 = cpu_seconds(), time.perf_counter()
         if args.variant == "dlt":
             profile_rows, post_rows = dlt_pass(root, names, workdir)
+        elif args.variant == "dlt-rest":
+            profile_rows, post_rows = dlt_rest_pass(root, names, workdir)
         else:
             profile_rows, post_rows = asyncio.run(
                 run_floor(args.variant, args.shape, f"{root}/{args.shape}", names)
@@ -454,7 +533,7 @@ def measure(
                 runs: dict[str, list[dict[str, Any]]] = {}
                 for _ in range(repeat):
                     for variant in variants:
-                        if variant == "dlt" and shape != "bluesky":
+                        if variant.startswith("dlt") and shape != "bluesky":
                             continue
                         out = run_child(
                             "benchmarks.collection_pass",
