@@ -449,6 +449,8 @@ def _parse_time(value: Any) -> datetime | None:
         return None
     try:
         parsed = datetime.fromisoformat(value)
+        if parsed.tzinfo is UTC:
+            return parsed  # "Z", as the AppView writes every time
         return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
     except (ValueError, OverflowError):
         return None
@@ -462,6 +464,8 @@ def _earliest(current: datetime | None, candidate: datetime | None) -> datetime 
 
 def _count(data: Mapping[str, Any], key: str) -> int | None:
     value = data.get(key)
+    if value.__class__ is int and value >= 0:
+        return value  # the usual case, checked first: five counts a post
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:

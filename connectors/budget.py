@@ -23,8 +23,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+import httpx
+
 from connectors.errors import QuotaExhausted, RateLimited
-from connectors.http import Clock, retry_at_from_headers, utcnow
+from connectors.http import RESET_HEADERS, Clock, retry_at_from_headers, utcnow
 
 __all__ = ["Budget", "DailyUnits", "HeaderWindow", "MetaUsage", "Unlimited"]
 
@@ -181,12 +183,19 @@ class HeaderWindow(Budget):
         return endpoint if self.per_endpoint else "*"
 
     def observe(self, endpoint: str, headers: Mapping[str, str]) -> None:
-        lowered = {k.lower(): v for k, v in headers.items()}
-        raw = lowered.get(self.remaining_header, "").strip()
+        if isinstance(headers, httpx.Headers):
+            # Already case-insensitive: the few headers read are looked up, not all copied.
+            found = headers.get(self.remaining_header)
+            resets = {n: v for n in RESET_HEADERS if (v := headers.get(n)) is not None}
+        else:
+            lowered = {k.lower(): v for k, v in headers.items()}
+            found = lowered.get(self.remaining_header)
+            resets = {n: lowered[n] for n in RESET_HEADERS if n in lowered}
+        raw = (found or "").strip()
         if not raw.lstrip("-").isdigit():
             return
         now = self.clock()
-        reset = retry_at_from_headers({k: v for k, v in lowered.items() if k != "retry-after"}, now)
+        reset = retry_at_from_headers(resets, now)
         self.windows[self._key(endpoint)] = _Window(int(raw), reset or now + timedelta(minutes=1))
 
     async def acquire(self, endpoint: str, units: int = 1) -> None:

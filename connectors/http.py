@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
+from urllib.parse import quote_plus, urlencode
 
 import aiohttp
 import httpx
@@ -39,6 +40,7 @@ from connectors.errors import (
 __all__ = [
     "DEFAULT_LIMITS",
     "DEFAULT_TIMEOUT",
+    "RESET_HEADERS",
     "STATUS_ACTIONS",
     "AiohttpTransport",
     "Clock",
@@ -200,6 +202,34 @@ _DEFAULT_OPTIONS: Mapping[str, object] = {
 }
 
 
+_quote_plus = functools.lru_cache(maxsize=1024)(quote_plus)
+
+
+def _plain_items(params: Any) -> Any:
+    """``params`` as httpx would list them, if they are plain strings; else None.
+
+    Anything else (numbers, booleans, None, lists of values) goes through ``httpx.QueryParams``,
+    which decides how it is written.
+    """
+    if params is None:
+        return ()
+    if isinstance(params, dict):
+        pairs: Any = params.items()
+    elif isinstance(params, list | tuple):
+        pairs = params
+    else:
+        return None
+    for pair in pairs:
+        if (
+            not isinstance(pair, tuple)
+            or len(pair) != 2
+            or pair[0].__class__ is not str
+            or pair[1].__class__ is not str
+        ):
+            return None
+    return params  # urlencode takes the mapping or the sequence of pairs as it is
+
+
 class _LeanResponse(httpx.Response):
     """A response whose request is built only if something reads it.
 
@@ -261,7 +291,12 @@ class _Client(httpx.AsyncClient):
             or len(self.cookies)
         ):
             return None
-        query = str(httpx.QueryParams(self.params).merge(params))
+        items: Any = _plain_items(params) if not self.params else None
+        if items is None:
+            items = httpx.QueryParams(self.params).merge(params).multi_items()
+        # As httpx writes a query (urlencode), with the quoting of repeated names and values
+        # (every parameter but a handle or an id repeats) remembered.
+        query = urlencode(items, quote_via=_quote_plus)
         return self._base + url.lstrip("/") + ("?" + query if query else "")
 
     def _sends_itself(self) -> bool:
@@ -490,6 +525,10 @@ def make_client(
 DEFAULT_RATE_LIMIT_WAIT = timedelta(seconds=60)
 
 
+#: Headers that give when a rate-limit window resets (X, Bluesky, Mastodon), lowercased.
+RESET_HEADERS = ("x-rate-limit-reset", "ratelimit-reset", "x-ratelimit-reset")
+
+
 def retry_at_from_headers(headers: Mapping[str, str], now: datetime) -> datetime | None:
     """When the server says we may call again, from whichever header it uses.
 
@@ -509,7 +548,7 @@ def retry_at_from_headers(headers: Mapping[str, str], now: datetime) -> datetime
             parsed = None
         if parsed is not None:
             return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-    for name in ("x-rate-limit-reset", "ratelimit-reset", "x-ratelimit-reset"):
+    for name in RESET_HEADERS:
         value = lowered.get(name, "").strip()
         if not value:
             continue

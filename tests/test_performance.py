@@ -269,6 +269,12 @@ def test_a_plain_request_through_the_client_is_built_by_the_lean_path(
         ("https://h.test/p", {}, "x", {"b": None, "c": True, "d": 1.5}),
         ("https://h.test/p", {}, "a/b:c", None),
         ("https://h.test/p", {}, "a.b/c.d..e", None),
+        ("https://h.test/p", {}, "x", [("q", "é +/&=?#%"), ("q", ""), ("", "v")]),
+        ("https://h.test/p", {}, "x", (("a", "1"), ("b", "2"))),
+        ("https://h.test/p", {}, "x", {"actors": ["a", "b"], "n": 3}),
+        ("https://h.test/p", {}, "x", [("a", 1), ("b", None)]),
+        ("https://h.test/p", {}, "x", "a=1&b=%20"),
+        ("https://h.test/p", {}, "x", {}),
     ],
 )
 def test_the_lean_path_sends_the_url_httpx_would(

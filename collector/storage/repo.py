@@ -437,7 +437,9 @@ def upsert_post_rows(
     ids: dict[tuple[int, str], int] = {}
     mark = _POSITIONAL[conn.dialect.paramstyle]
     for sql, params in _post_id_lookups(wanted, mark):
-        for account_id, platform_post_id, post_id in conn.exec_driver_sql(sql, tuple(params)):
+        for account_id, platform_post_id, post_id in conn.exec_driver_sql(
+            sql, tuple(params)
+        ).fetchall():
             ids[(account_id, platform_post_id)] = post_id
     return ids
 
