@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select, text
@@ -118,3 +120,36 @@ def test_an_empty_database_is_created_at_head(tmp_path: Path) -> None:
     assert ensure_schema(engine, allow_upgrade=False) == "created"
     assert current_revision(engine) == head_revision()
     engine.dispose()
+
+
+@pytest.fixture
+def pg_database_url(postgres_databases: Any) -> Iterator[str]:
+    """A fresh migrated PostgreSQL database (for what only PostgreSQL has)."""
+    name = postgres_databases.create()
+    try:
+        yield postgres_databases.url_for(name)
+    finally:
+        postgres_databases.drop(name)
+
+
+def test_collectors_postgresql_sessions_speak_utc(pg_database_url: str) -> None:
+    engine = make_engine(pg_database_url)
+    try:
+        with engine.connect() as conn:
+            zone = conn.execute(text("SHOW TimeZone")).scalar()
+            now = conn.execute(text("SELECT now()")).scalar()
+    finally:
+        engine.dispose()
+    assert (zone, now.tzinfo if now else None) == ("UTC", UTC)
+
+
+def test_options_in_a_postgresql_url_are_kept_beside_utc(pg_database_url: str) -> None:
+    engine = make_engine(pg_database_url + "?options=-c%20search_path%3Dpg_catalog,public")
+    try:
+        with engine.connect() as conn:
+            settings = conn.execute(
+                text("SELECT current_setting('search_path'), current_setting('TimeZone')")
+            ).one()
+    finally:
+        engine.dispose()
+    assert tuple(settings) == ("pg_catalog,public", "UTC")
