@@ -8,6 +8,8 @@ the requests the server counted during the pass, and the rows it stored. Variant
 
 - ``aiohttp``: the floor. The same requests as Collector's pass, same batching and connection
   limit, each answer decoded and its fields picked into tuples; nothing stored.
+- ``aiohttp+sqlite``: the storing floor: the same, each batch's picked rows inserted into
+  Collector's schema with plain ``sqlite3`` (:class:`RawSqlite`; Bluesky shape only).
 - ``httpx``: the same with a bare ``httpx.AsyncClient`` (its own connection pool).
 - ``collector``: Collector's dispatcher and connector as the daemon runs them, into SQLite.
 - ``collector-httpcore``: the same with httpx's own transport instead of the default one.
@@ -51,7 +53,17 @@ from benchmarks._common import (
 CONNECTIONS = 16
 BLUESKY_BATCH = 25
 YOUTUBE_BATCH = 50
-VARIANTS = ("aiohttp", "httpx", "collector", "collector-httpcore", "dlt", "dlt-rest")
+VARIANTS = (
+    "aiohttp",
+    "aiohttp+sqlite",
+    "httpx",
+    "collector",
+    "collector-httpcore",
+    "dlt",
+    "dlt-rest",
+)
+#: Variants with the Bluesky shape only.
+BLUESKY_ONLY = ("aiohttp+sqlite", "dlt", "dlt-rest")
 #: A whole pass must end within this, whatever goes wrong (bounded loops).
 PASS_TIMEOUT_SECONDS = 600
 
@@ -81,12 +93,18 @@ def api_minimum(shape: str, accounts: int, posts: int, *, warm: bool = False) ->
 Fetch = Callable[[str, Sequence[tuple[str, str]]], Awaitable[Any]]
 
 
-async def floor_bluesky(fetch: Fetch, names: Sequence[str]) -> tuple[int, int]:
-    """getProfiles per 25 handles and getAuthorFeed per handle; rows picked, not stored."""
+#: Where a storing floor puts a batch's picked rows: (profiles, posts by handle).
+Sink = Callable[[list[tuple[Any, ...]], list[tuple[str, list[tuple[Any, ...]]]]], None]
+
+
+async def floor_bluesky(
+    fetch: Fetch, names: Sequence[str], sink: Sink | None = None
+) -> tuple[int, int]:
+    """getProfiles per 25 handles and getAuthorFeed per handle; rows picked, stored by ``sink``."""
     profiles = posts = 0
     limit = asyncio.Semaphore(CONNECTIONS)
 
-    async def feed(handle: str) -> int:
+    async def feed(handle: str) -> tuple[str, list[tuple[Any, ...]]]:
         async with limit:
             body = await fetch(
                 "app.bsky.feed.getAuthorFeed",
@@ -107,18 +125,88 @@ async def floor_bluesky(fetch: Fetch, names: Sequence[str]) -> tuple[int, int]:
                     post.get("quoteCount"),
                 )
             )
-        return len(rows)
+        return handle, rows
 
     for start in range(0, len(names), BLUESKY_BATCH):
         batch = names[start : start + BLUESKY_BATCH]
         body = await fetch("app.bsky.actor.getProfiles", [("actors", h) for h in batch])
         picked = [
-            (p["did"], p.get("followersCount"), p.get("followsCount"), p.get("postsCount"))
+            (
+                p["handle"],
+                p["did"],
+                p.get("followersCount"),
+                p.get("followsCount"),
+                p.get("postsCount"),
+            )
             for p in body["profiles"]
         ]
         profiles += len(picked)
-        posts += sum(await asyncio.gather(*(feed(h) for h in batch)))
+        pages = await asyncio.gather(*(feed(h) for h in batch))
+        posts += sum(len(rows) for _, rows in pages)
+        if sink is not None:
+            sink(picked, pages)
     return profiles, posts
+
+
+class RawSqlite:
+    """The storing floor's database: Collector's schema, written with plain sqlite3 INSERTs.
+
+    The least a pass that keeps its rows must do: per batch, one transaction of
+    ``executemany`` inserts (profile snapshots, posts with ids assigned here, post snapshots)
+    into the same tables and indexes, with Collector's pragmas; values stored as they came.
+    No upsert, no lookup, no account state.
+    """
+
+    def __init__(self, path: Path, names: Sequence[str]) -> None:
+        import sqlite3
+
+        from collector.storage.db import ensure_schema, make_engine
+        from collector.storage.state import Store
+
+        engine = make_engine(f"sqlite:///{path}")
+        ensure_schema(engine, allow_upgrade=True)
+        Store(engine).sync_watchlist(
+            [("bluesky", h, f"creator {h}", ["bench"]) for h in names],
+            platforms=["bluesky"],
+            now=datetime.now(UTC),
+        )
+        engine.dispose()
+        self.db = sqlite3.connect(path, isolation_level=None)
+        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON"):
+            self.db.execute(f"PRAGMA {pragma}")
+        self.ids = dict(self.db.execute("SELECT handle, id FROM account").fetchall())
+        self.next_post = 1
+
+    def __call__(
+        self,
+        profiles: list[tuple[Any, ...]],
+        pages: list[tuple[str, list[tuple[Any, ...]]]],
+    ) -> None:
+        now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S")
+        posts, snapshots = [], []
+        for handle, rows in pages:
+            account = self.ids[handle]
+            for uri, created, likes, replies, reposts, quotes in rows:
+                posts.append((self.next_post, account, uri, created, now, now))
+                snapshots.append((self.next_post, now, likes, replies, reposts, quotes))
+                self.next_post += 1
+        self.db.execute("BEGIN")
+        self.db.executemany(
+            "INSERT INTO profile_snapshot (account_id, collected_at, followers, following,"
+            " posts_count, followers_rounded, followers_hidden) VALUES (?, ?, ?, ?, ?, 0, 0)",
+            [(self.ids[h], now, f, g, n) for h, _did, f, g, n in profiles],
+        )
+        self.db.executemany(
+            "INSERT INTO post (id, account_id, platform_post_id, published_at, first_seen_at,"
+            " last_polled_at) VALUES (?, ?, ?, ?, ?, ?)",
+            posts,
+        )
+        self.db.executemany(
+            "INSERT INTO post_snapshot (post_id, collected_at, likes, comments, shares, quotes)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            snapshots,
+        )
+        self.db.execute("COMMIT")
 
 
 async def floor_youtube(fetch: Fetch, names: Sequence[str]) -> tuple[int, int]:
@@ -172,10 +260,17 @@ async def floor_youtube(fetch: Fetch, names: Sequence[str]) -> tuple[int, int]:
     return profiles, posts
 
 
-async def run_floor(client: str, shape: str, base: str, names: Sequence[str]) -> tuple[int, int]:
+async def run_floor(
+    client: str, shape: str, base: str, names: Sequence[str], sink: Sink | None = None
+) -> tuple[int, int]:
     """One floor pass with ``aiohttp`` or a bare ``httpx.AsyncClient``."""
     headers = {"Accept": "application/json", "X-Goog-Api-Key": "bench"}
-    walk = floor_bluesky if shape == "bluesky" else floor_youtube
+
+    async def walk(fetch: Fetch, names: Sequence[str]) -> tuple[int, int]:
+        if shape == "bluesky":
+            return await floor_bluesky(fetch, names, sink)
+        return await floor_youtube(fetch, names)
+
     if client == "aiohttp":
         import aiohttp
 
@@ -475,6 +570,8 @@ def worker(args: argparse.Namespace) -> None:
             )
             emit({"variant": args.variant, "phases": phases})
             return
+        # The storing floor's schema and accounts are made before the pass, as Collector's are.
+        sink = RawSqlite(workdir / "raw.db", names) if args.variant == "aiohttp+sqlite" else None
         before = server_calls(root)
         cpu0, wall0 = cpu_seconds(), time.perf_counter()
         if args.variant == "dlt":
@@ -482,8 +579,9 @@ def worker(args: argparse.Namespace) -> None:
         elif args.variant == "dlt-rest":
             profile_rows, post_rows = dlt_rest_pass(root, names, workdir)
         else:
+            client = "aiohttp" if sink is not None else args.variant
             profile_rows, post_rows = asyncio.run(
-                run_floor(args.variant, args.shape, f"{root}/{args.shape}", names)
+                run_floor(client, args.shape, f"{root}/{args.shape}", names, sink)
             )
         wall, cpu = time.perf_counter() - wall0, cpu_seconds() - cpu0
         calls = diff_calls(before, server_calls(root), args.shape)
@@ -533,7 +631,7 @@ def measure(
                 runs: dict[str, list[dict[str, Any]]] = {}
                 for _ in range(repeat):
                     for variant in variants:
-                        if variant.startswith("dlt") and shape != "bluesky":
+                        if variant in BLUESKY_ONLY and shape != "bluesky":
                             continue
                         out = run_child(
                             "benchmarks.collection_pass",
