@@ -402,6 +402,8 @@ class _Client(httpx.AsyncClient):
             # Nothing to decode: the body is the content. (read() would build the request,
             # which httpx names in its decoding errors.)
             response._content = body
+            # As read() leaves a response: its stream consumed and closed.
+            response.is_stream_consumed = response.is_closed = True
         response.elapsed = timedelta(seconds=time.perf_counter() - started)
         return response
 

@@ -256,6 +256,8 @@ def test_a_plain_request_through_the_client_is_built_by_the_lean_path(
 
     response = asyncio.run(scenario())
     assert (response.json(), built_by_httpx) == ({"path": "/p/x", "query": {"a": "1"}}, [])
+    # Left as httpx leaves a response it has read.
+    assert (response.is_stream_consumed, response.is_closed) == (True, True)
 
 
 @pytest.mark.parametrize(
