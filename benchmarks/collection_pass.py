@@ -402,6 +402,59 @@ async def collector_passes(
 # -- dlt -------------------------------------------------------------------------------------------
 
 
+def dlt_posts(body: Any, handle: str) -> list[dict[str, Any]]:
+    """The post records a dlt pipeline loads from one getAuthorFeed answer."""
+    now = datetime.now(UTC)
+    return [
+        {
+            "uri": i["post"]["uri"],
+            "handle": handle,
+            "published_at": i["post"]["record"]["createdAt"],
+            "collected_at": now,
+            "likes": i["post"].get("likeCount"),
+            "comments": i["post"].get("replyCount"),
+            "shares": i["post"].get("repostCount"),
+            "quotes": i["post"].get("quoteCount"),
+            "saves": i["post"].get("bookmarkCount"),
+        }
+        for i in body["feed"]
+        if "reason" not in i and i["post"]["author"]["handle"] == handle
+    ]
+
+
+def dlt_profiles(body: Any) -> list[dict[str, Any]]:
+    """The profile records a dlt pipeline loads from one getProfiles answer."""
+    now = datetime.now(UTC)
+    return [
+        {
+            "did": p["did"],
+            "handle": p["handle"],
+            "collected_at": now,
+            "followers": p.get("followersCount"),
+            "following": p.get("followsCount"),
+            "posts_count": p.get("postsCount"),
+        }
+        for p in body["profiles"]
+    ]
+
+
+def dlt_load(name: str, resource: Any, workdir: Path) -> tuple[int, int]:
+    """Run ``resource`` through a dlt pipeline into a SQLite file; its profile and post rows."""
+    import dlt
+
+    pipeline = dlt.pipeline(
+        pipeline_name=name,
+        pipelines_dir=str(workdir / "dlt"),
+        destination=dlt.destinations.sqlalchemy(credentials=f"sqlite:///{workdir / 'dlt.db'}"),
+        dataset_name="bench",
+    )
+    pipeline.run(resource)
+    trace = pipeline.last_trace
+    info = trace.last_normalize_info if trace is not None else None
+    counts: dict[str, int] = dict(info.row_counts) if info is not None else {}
+    return counts.get("profile_snapshot", 0), counts.get("post_snapshot", 0)
+
+
 def dlt_pass(root: str, names: Sequence[str], workdir: Path) -> tuple[int, int]:
     """Fetch the Bluesky answers (aiohttp, as the floor) and load their records with dlt."""
     os.environ["RUNTIME__LOG_LEVEL"] = "WARNING"
@@ -426,55 +479,16 @@ def dlt_pass(root: str, names: Sequence[str], workdir: Path) -> tuple[int, int]:
                     "app.bsky.feed.getAuthorFeed",
                     [("actor", handle), ("limit", "50"), ("filter", "posts_with_replies")],
                 )
-                now = datetime.now(UTC)
-                return [
-                    {
-                        "uri": i["post"]["uri"],
-                        "handle": handle,
-                        "published_at": i["post"]["record"]["createdAt"],
-                        "collected_at": now,
-                        "likes": i["post"].get("likeCount"),
-                        "comments": i["post"].get("replyCount"),
-                        "shares": i["post"].get("repostCount"),
-                        "quotes": i["post"].get("quoteCount"),
-                        "saves": i["post"].get("bookmarkCount"),
-                    }
-                    for i in body["feed"]
-                    if "reason" not in i and i["post"]["author"]["handle"] == handle
-                ]
+                return dlt_posts(body, handle)
 
             for start in range(0, len(names), BLUESKY_BATCH):
                 batch = names[start : start + BLUESKY_BATCH]
                 body = await get("app.bsky.actor.getProfiles", [("actors", h) for h in batch])
-                now = datetime.now(UTC)
-                yield dlt.mark.with_table_name(
-                    [
-                        {
-                            "did": p["did"],
-                            "handle": p["handle"],
-                            "collected_at": now,
-                            "followers": p.get("followersCount"),
-                            "following": p.get("followsCount"),
-                            "posts_count": p.get("postsCount"),
-                        }
-                        for p in body["profiles"]
-                    ],
-                    "profile_snapshot",
-                )
+                yield dlt.mark.with_table_name(dlt_profiles(body), "profile_snapshot")
                 pages = await asyncio.gather(*(feed(h) for h in batch))
                 yield dlt.mark.with_table_name([r for page in pages for r in page], "post_snapshot")
 
-    pipeline = dlt.pipeline(
-        pipeline_name="bench_bluesky",
-        pipelines_dir=str(workdir / "dlt"),
-        destination=dlt.destinations.sqlalchemy(credentials=f"sqlite:///{workdir / 'dlt.db'}"),
-        dataset_name="bench",
-    )
-    pipeline.run(records())
-    trace = pipeline.last_trace
-    info = trace.last_normalize_info if trace is not None else None
-    counts: dict[str, int] = dict(info.row_counts) if info is not None else {}
-    return counts.get("profile_snapshot", 0), counts.get("post_snapshot", 0)
+    return dlt_load("bench_bluesky", records(), workdir)
 
 
 def dlt_rest_pass(root: str, names: Sequence[str], workdir: Path) -> tuple[int, int]:
@@ -498,22 +512,7 @@ def dlt_rest_pass(root: str, names: Sequence[str], workdir: Path) -> tuple[int, 
             "app.bsky.feed.getAuthorFeed",
             params={"actor": handle, "limit": "50", "filter": "posts_with_replies"},
         ).json()
-        now = datetime.now(UTC)
-        return [
-            {
-                "uri": i["post"]["uri"],
-                "handle": handle,
-                "published_at": i["post"]["record"]["createdAt"],
-                "collected_at": now,
-                "likes": i["post"].get("likeCount"),
-                "comments": i["post"].get("replyCount"),
-                "shares": i["post"].get("repostCount"),
-                "quotes": i["post"].get("quoteCount"),
-                "saves": i["post"].get("bookmarkCount"),
-            }
-            for i in body["feed"]
-            if "reason" not in i and i["post"]["author"]["handle"] == handle
-        ]
+        return dlt_posts(body, handle)
 
     @dlt.resource(name="bluesky", write_disposition="append")
     def records() -> Any:
@@ -521,35 +520,11 @@ def dlt_rest_pass(root: str, names: Sequence[str], workdir: Path) -> tuple[int, 
             for start in range(0, len(names), BLUESKY_BATCH):
                 batch = list(names[start : start + BLUESKY_BATCH])
                 body = client.get("app.bsky.actor.getProfiles", params={"actors": batch}).json()
-                now = datetime.now(UTC)
-                yield dlt.mark.with_table_name(
-                    [
-                        {
-                            "did": p["did"],
-                            "handle": p["handle"],
-                            "collected_at": now,
-                            "followers": p.get("followersCount"),
-                            "following": p.get("followsCount"),
-                            "posts_count": p.get("postsCount"),
-                        }
-                        for p in body["profiles"]
-                    ],
-                    "profile_snapshot",
-                )
+                yield dlt.mark.with_table_name(dlt_profiles(body), "profile_snapshot")
                 pages = list(pool.map(feed, batch))
                 yield dlt.mark.with_table_name([r for page in pages for r in page], "post_snapshot")
 
-    pipeline = dlt.pipeline(
-        pipeline_name="bench_bluesky_rest",
-        pipelines_dir=str(workdir / "dlt"),
-        destination=dlt.destinations.sqlalchemy(credentials=f"sqlite:///{workdir / 'dlt.db'}"),
-        dataset_name="bench",
-    )
-    pipeline.run(records())
-    trace = pipeline.last_trace
-    info = trace.last_normalize_info if trace is not None else None
-    counts: dict[str, int] = dict(info.row_counts) if info is not None else {}
-    return counts.get("profile_snapshot", 0), counts.get("post_snapshot", 0)
+    return dlt_load("bench_bluesky_rest", records(), workdir)
 
 
 # -- child process ---------------------------------------------------------------------------------
