@@ -486,6 +486,57 @@ def test_bulk_post_upsert_keeps_a_schedule_and_fields_the_later_row_leaves_out(
     assert row.last_polled_at == at + timedelta(hours=6)
 
 
+def test_bulk_post_upsert_applies_two_rows_of_one_post_in_order(engine: Engine) -> None:
+    account_id = _account(engine)
+    at = datetime(2026, 3, 1, tzinfo=UTC)
+    first = PostRecord("p1", at, at, caption="hello", url="https://x/p1")
+    second = PostRecord("p1", at, at + timedelta(hours=6), caption="edited", url=None)
+    due = at + timedelta(hours=3)
+    rows = [
+        repo.post_row(account_id, first, now=at, next_poll_at=due),
+        repo.post_row(account_id, second, now=at),
+    ]
+    with engine.begin() as conn:
+        ids = repo.upsert_post_rows(conn, rows)
+    with engine.connect() as conn:
+        row = conn.execute(
+            select(
+                POST.c.id, POST.c.caption, POST.c.url, POST.c.next_poll_at, POST.c.last_polled_at
+            )
+        ).one()
+    assert ids == {(account_id, "p1"): row.id}
+    assert (row.caption, row.url, row.next_poll_at) == ("edited", "https://x/p1", due)
+    assert row.last_polled_at == at + timedelta(hours=6)
+
+
+def test_multi_row_statements_are_built_only_from_one_row_inserts() -> None:
+    sql = "INSERT INTO t (a, b) VALUES (?, ?) ON CONFLICT (a) DO UPDATE SET b = excluded.b"
+    assert repo._multi_row_sql(sql, 2, "a") == (
+        "INSERT INTO t (a, b) VALUES (?, ?), (?, ?) ON CONFLICT (a) DO UPDATE SET b = excluded.b"
+        " RETURNING a"
+    )
+    # A parameter outside the VALUES would be bound to the wrong row's values.
+    with pytest.raises(ValueError, match="positional values only"):
+        repo._multi_row_sql(sql.replace("excluded.b", "?"), 2, "")
+
+
+def test_profile_snapshots_past_one_statements_rows_are_all_stored(engine: Engine) -> None:
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    handles = [f"h{n}" for n in range(700)]
+    with engine.begin() as conn:
+        ids = repo.ensure_accounts(conn, "demo", handles, now=now)
+        rows = [
+            {"account_id": ids[h], "collected_at": now, "followers": n, "following": None,
+             "posts_count": 1, "followers_rounded": False, "followers_hidden": False}
+            for n, h in enumerate(handles)
+        ]  # fmt: skip
+        repo.upsert_profile_snapshots(conn, rows)
+    with engine.connect() as conn:
+        for table in ("profile_snapshot", "profile_latest"):
+            stored = conn.execute(text(f"SELECT account_id, followers FROM {table}")).all()
+            assert dict(stored) == {ids[h]: n for n, h in enumerate(handles)}
+
+
 def test_bulk_post_upsert_answers_ids_of_several_accounts_without_mixing_them(
     engine: Engine,
 ) -> None:
