@@ -286,22 +286,29 @@ class BlueskyConnector(Connector):
     def _parse_feed_page(self, items: list[Any], creator: _Creator) -> _FeedPage:
         now = self.clock()
         page = _FeedPage()
+        # A page repeats its times (a post's createdAt is usually its indexedAt): each
+        # distinct one is parsed once.
+        times: dict[str, datetime | None] = {}
         for raw in items:
             item = _as_dict(raw, "feed item")
             post = _as_dict(item.get("post"), "feed item without a post")
             reason = item.get("reason")
-            if reason is not None and not isinstance(reason, dict):
-                raise _Unexpected("feed item reason is not an object")
-            if reason is not None and reason.get("$type") == REASON_REPOST:
-                # A repost sits at the time of the repost: still a chronological position.
-                page.oldest = _earliest(page.oldest, _parse_time(reason.get("indexedAt")))
-                continue
+            if reason is not None:
+                if not isinstance(reason, dict):
+                    raise _Unexpected("feed item reason is not an object")
+                if reason.get("$type") == REASON_REPOST:
+                    # A repost sits at the time of the repost: still a chronological position.
+                    reposted = _parse_time(reason.get("indexedAt"))
+                    page.oldest = _earliest(page.oldest, reposted)
+                    continue
             author = _as_dict(post.get("author"), "post without an author")
             if not creator.wrote(author):
                 continue
-            record = _post_record(post, now)
+            record = _post_record(post, now, times)
             if reason is None:
-                page.oldest = _earliest(page.oldest, record.published_at)
+                oldest = page.oldest
+                if oldest is None or record.published_at < oldest:
+                    page.oldest = record.published_at
             page.posts.append(record)
         return page
 
@@ -409,20 +416,27 @@ def _feed_items(body: Any) -> tuple[list[Any], str | None]:
     return items, cursor if isinstance(cursor, str) and cursor else None
 
 
-def _post_record(post: Mapping[str, Any], now: datetime) -> PostRecord:
+def _post_record(
+    post: Mapping[str, Any], now: datetime, times: dict[str, datetime | None] | None = None
+) -> PostRecord:
+    """The record of one post view; ``times`` remembers the times parsed on its page."""
     uri = post.get("uri")
     match = _POST_URI.match(uri) if isinstance(uri, str) else None
     if match is None:
         raise _Unexpected("post without an app.bsky.feed.post uri")
     record = _as_dict(post.get("record"), "post without a record")
-    published = _published_at(record.get("createdAt"), post.get("indexedAt"))
+    if times is None:
+        times = {}
+    published = _published_at(
+        _time_on_page(record.get("createdAt"), times), _time_on_page(post.get("indexedAt"), times)
+    )
     if published is None:
         raise _Unexpected("post with neither a usable createdAt nor indexedAt")
     text = record.get("text")
     did, rkey = match.groups()
     return PostRecord(
         platform_post_id=match.group(0),
-        published_at=min(published, now),
+        published_at=published if published < now else now,
         collected_at=now,
         kind="reply" if record.get("reply") else "post",
         url=f"https://bsky.app/profile/{did}/post/{rkey}",
@@ -435,8 +449,17 @@ def _post_record(post: Mapping[str, Any], now: datetime) -> PostRecord:
     )
 
 
-def _published_at(created_raw: Any, indexed_raw: Any) -> datetime | None:
-    created, indexed = _parse_time(created_raw), _parse_time(indexed_raw)
+def _time_on_page(raw: Any, times: dict[str, datetime | None]) -> datetime | None:
+    if raw.__class__ is not str:
+        return _parse_time(raw)
+    if raw in times:
+        return times[raw]
+    parsed = times[raw] = _parse_time(raw)
+    return parsed
+
+
+def _published_at(created: datetime | None, indexed: datetime | None) -> datetime | None:
+    """The post's time: when it says it was written, unless that is after it was indexed."""
     if created is None:
         return indexed
     if indexed is not None and created > indexed:

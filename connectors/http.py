@@ -205,29 +205,39 @@ _DEFAULT_OPTIONS: Mapping[str, object] = {
 _quote_plus = functools.lru_cache(maxsize=1024)(quote_plus)
 
 
-def _plain_items(params: Any) -> Any:
-    """``params`` as httpx would list them, if they are plain strings; else None.
+def _plain_query(client: httpx.QueryParams, params: Any) -> list[tuple[str, str]] | None:
+    """The query items httpx would write for ``params`` after the client's own, if plain.
 
-    Anything else (numbers, booleans, None, lists of values) goes through ``httpx.QueryParams``,
-    which decides how it is written.
+    Plain: a mapping or pairs of string names and string or integer values (integers written
+    as ``str`` writes them, as httpx does). Anything else (booleans, None, floats, lists of
+    values) gives None, and ``httpx.QueryParams`` decides how it is written.
     """
     if params is None:
-        return ()
-    if isinstance(params, dict):
-        pairs: Any = params.items()
+        pairs: Any = ()
+    elif isinstance(params, dict):
+        pairs = params.items()
     elif isinstance(params, list | tuple):
         pairs = params
     else:
         return None
+    # As QueryParams: the values of one name together, names in order of first appearance.
+    grouped: dict[str, list[str]] = {}
     for pair in pairs:
-        if (
-            not isinstance(pair, tuple)
-            or len(pair) != 2
-            or pair[0].__class__ is not str
-            or pair[1].__class__ is not str
-        ):
+        if not isinstance(pair, tuple) or len(pair) != 2 or pair[0].__class__ is not str:
             return None
-    return params  # urlencode takes the mapping or the sequence of pairs as it is
+        name, value = pair
+        if value.__class__ is int:  # not a bool, which httpx writes "true"
+            value = str(value)
+        elif value.__class__ is not str:
+            return None
+        grouped.setdefault(name, []).append(value)
+    if client:
+        # As QueryParams.merge: a name given here replaces all the client's values of it.
+        mine: dict[str, list[str]] = {}
+        for name, value in client.multi_items():
+            mine.setdefault(name, []).append(value)
+        grouped = {**mine, **grouped}
+    return [(name, value) for name, values in grouped.items() for value in values]
 
 
 class _LeanResponse(httpx.Response):
@@ -291,7 +301,7 @@ class _Client(httpx.AsyncClient):
             or len(self.cookies)
         ):
             return None
-        items: Any = _plain_items(params) if not self.params else None
+        items = _plain_query(self.params, params)
         if items is None:
             items = httpx.QueryParams(self.params).merge(params).multi_items()
         # As httpx writes a query (urlencode), with the quoting of repeated names and values

@@ -22,6 +22,7 @@ from sqlalchemy.engine import Engine
 from collector.storage import repo
 from collector.storage.db import _alembic_config, make_engine
 from collector.storage.state import ACCOUNT, POST, Store
+from connectors import http
 from connectors.base import Connector, PlatformConfig
 from connectors.errors import TransientError
 from connectors.http import AiohttpTransport, RetryPolicy, make_client
@@ -277,6 +278,10 @@ def test_a_plain_request_through_the_client_is_built_by_the_lean_path(
         ("https://h.test/p", {}, "x", [("a", 1), ("b", None)]),
         ("https://h.test/p", {}, "x", "a=1&b=%20"),
         ("https://h.test/p", {}, "x", {}),
+        ("https://h.test/p", {}, "x", [("a", "1"), ("b", "2"), ("a", "3")]),
+        ("https://h.test/p", {"key": "k", "a": "0"}, "x", {"a": 1, "maxResults": 50}),
+        ("https://h.test/p", {"key": "k"}, "x", [("b", "1"), ("key", "mine"), ("b", "2")]),
+        ("https://h.test/p", {}, "x", {"n": -3, "big": 10**20, "flag": False}),
     ],
 )
 def test_the_lean_path_sends_the_url_httpx_would(
@@ -286,6 +291,12 @@ def test_the_lean_path_sends_the_url_httpx_would(
     reference = httpx.AsyncClient(base_url=base, params=client_params)
     expected = reference.build_request("GET", path, params=params)
     assert ours._plain_target(path, params) == str(expected.url)  # type: ignore[attr-defined]
+
+
+def test_integers_and_the_clients_own_parameters_are_written_without_query_params() -> None:
+    # Every Bluesky feed call sends an integer limit, every YouTube call the client's key.
+    query = http._plain_query(httpx.QueryParams({"key": "k"}), {"maxResults": 50, "key": "x"})
+    assert query == [("key", "x"), ("maxResults", "50")]
 
 
 @pytest.mark.parametrize(
