@@ -306,7 +306,9 @@ class ShiftedClock:
         self.offset = timedelta(0)
 
     def __call__(self) -> datetime:
-        return datetime.now(UTC) + self.offset
+        now = datetime.now(UTC)
+        # The first pass runs on the real clock, as the daemon's does: no addition per call.
+        return now + self.offset if self.offset else now
 
 
 def make_connector(shape: str, base: str, clock: ShiftedClock, transport: str) -> Any:

@@ -24,6 +24,7 @@ from collector.storage.db import _alembic_config, make_engine
 from collector.storage.state import ACCOUNT, POST, Store
 from connectors import http
 from connectors.base import Connector, PlatformConfig
+from connectors.budget import HeaderWindow
 from connectors.errors import TransientError
 from connectors.http import AiohttpTransport, RetryPolicy, make_client
 from connectors.records import AccountRef, PostPage, PostRecord, ProfileBatch
@@ -297,6 +298,33 @@ def test_integers_and_the_clients_own_parameters_are_written_without_query_param
     # Every Bluesky feed call sends an integer limit, every YouTube call the client's key.
     query = http._plain_query(httpx.QueryParams({"key": "k"}), {"maxResults": 50, "key": "x"})
     assert query == [("key", "x"), ("maxResults", "50")]
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        httpx.Headers(
+            [("RateLimit-Remaining", "7"), ("X-RateLimit-Reset", "2026-03-01T12:05:00Z")]
+        ),
+        {"ratelimit-REMAINING": "7", "x-ratelimit-reset": "2026-03-01T12:05Z"},
+    ],
+    ids=["httpx-headers", "mapping"],
+)
+def test_a_header_window_reads_its_headers_whatever_their_case(headers: Any) -> None:
+    now = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+    budget = HeaderWindow(remaining_header="RateLimit-Remaining", clock=lambda: now)
+    budget.observe("feed", headers)
+    window = budget.windows["feed"]
+    assert (window.remaining, window.reset_at) == (7, datetime(2026, 3, 1, 12, 5, tzinfo=UTC))
+
+
+def test_a_repeated_reset_header_is_read_as_httpx_reads_it() -> None:
+    # httpx joins a repeated header's values, which no reset parses: the default window holds.
+    now = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+    budget = HeaderWindow(remaining_header="ratelimit-remaining", clock=lambda: now)
+    repeated = [("ratelimit-reset", "30"), ("RateLimit-Reset", "40")]
+    budget.observe("feed", httpx.Headers([("ratelimit-remaining", "3"), *repeated]))
+    assert budget.windows["feed"].reset_at == now + timedelta(minutes=1)
 
 
 @pytest.mark.parametrize(
