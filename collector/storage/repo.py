@@ -5,9 +5,11 @@ or a re-imported file) changes nothing. Functions take a ``Connection`` inside a
 caller owns: the caller decides what commits together (a batch's snapshots with its state).
 They use SQLAlchemy Core, not ORM sessions: bulk upserts are several times faster. The hot
 snapshot and post upserts go one step further: SQLAlchemy compiles each statement once per
-dialect, and rows go to the driver's ``executemany`` as plain values, because building, caching
-and type-processing a statement per call cost several times the insert itself
-(``benchmarks/storage.py`` measures both against raw ``executemany``).
+dialect, and rows go to the driver as plain values, because building, caching and
+type-processing a statement per call cost several times the insert itself
+(``benchmarks/storage.py`` measures both against raw ``executemany``): to PostgreSQL's
+``executemany``, and to SQLite as statements of up to 500 rows each, which cost half as much and
+can return the rows' ids.
 
 ``profile_latest`` (each account's newest profile snapshot) is written by
 :func:`upsert_profile_snapshots` itself, in the caller's transaction, so that no writer of
