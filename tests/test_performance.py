@@ -6,9 +6,11 @@ import asyncio
 import gzip
 import importlib
 import json
+import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -20,7 +22,7 @@ from sqlalchemy import select, text
 from sqlalchemy.engine import Engine
 
 from collector.storage import repo
-from collector.storage.db import _alembic_config, make_engine
+from collector.storage.db import _alembic_config, ensure_schema, make_engine
 from collector.storage.state import ACCOUNT, POST, Store
 from connectors import http
 from connectors.base import Connector, PlatformConfig
@@ -546,6 +548,24 @@ def test_bulk_post_upsert_applies_two_rows_of_one_post_in_order(engine: Engine) 
     assert ids == {(account_id, "p1"): row.id}
     assert (row.caption, row.url, row.next_poll_at) == ("edited", "https://x/p1", due)
     assert row.last_polled_at == at + timedelta(hours=6)
+
+
+def test_posts_are_upserted_under_an_older_sqlites_parameter_limit(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    ensure_schema(engine, allow_upgrade=True)
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    with engine.begin() as conn:
+        driver = conn.connection.driver_connection
+        assert isinstance(driver, sqlite3.Connection)
+        # 999, as SQLite before 3.32: 500 rows of 9 columns would be refused.
+        driver.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 999)
+        account_id = repo.ensure_accounts(conn, "demo", ["a"], now=now)["a"]
+        rows = [
+            repo.post_row(account_id, PostRecord(f"p{n}", now, now), now=now) for n in range(300)
+        ]
+        ids = repo.upsert_post_rows(conn, rows)
+    assert len(set(ids.values())) == 300
+    engine.dispose()
 
 
 def test_multi_row_statements_are_built_only_from_one_row_inserts() -> None:

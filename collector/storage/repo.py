@@ -19,6 +19,7 @@ snapshots can leave it behind.
 from __future__ import annotations
 
 import functools
+import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from itertools import chain
@@ -174,7 +175,7 @@ def _send_rows(
         conn.exec_driver_sql(sql, params)
         return []
     returned: list[Any] = []
-    for chunk in _chunks(params):
+    for chunk in _chunks(params, _rows_per_statement(conn, len(params[0]) if params else 1)):
         values = tuple(chain.from_iterable(chunk))
         result = conn.exec_driver_sql(_multi_row_sql(sql, len(chunk), returning), values)
         if returning:
@@ -182,13 +183,21 @@ def _send_rows(
     return returned
 
 
+def _rows_per_statement(conn: Connection, width: int) -> int:
+    """Rows of ``width`` values one SQLite statement may carry: 500, or fewer where the
+    library's parameter limit is lower (999 before SQLite 3.32, or as a build sets it)."""
+    driver = conn.connection.driver_connection
+    assert isinstance(driver, sqlite3.Connection)
+    limit = driver.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+    return max(1, min(_CHUNK, limit // width))
+
+
 @functools.lru_cache(maxsize=256)
 def _multi_row_sql(sql: str, rows: int, returning: str) -> str:
     """``sql``, a one-row ``INSERT … VALUES (?, …) …`` statement, for ``rows`` rows at once.
 
     The rows are applied in order, as ``executemany`` applies them: of two rows for one key the
-    later wins. At most 500 rows of at most a dozen columns stay far below SQLite's limit of
-    32,766 parameters (since 3.32).
+    later wins.
     """
     head, marker, tail = sql.partition(" VALUES (")
     group, close, rest = tail.partition(")")
