@@ -298,17 +298,14 @@ class BlueskyConnector(Connector):
                     raise _Unexpected("feed item reason is not an object")
                 if reason.get("$type") == REASON_REPOST:
                     # A repost sits at the time of the repost: still a chronological position.
-                    reposted = _parse_time(reason.get("indexedAt"))
-                    page.oldest = _earliest(page.oldest, reposted)
+                    page.oldest = _earliest(page.oldest, _parse_time(reason.get("indexedAt")))
                     continue
             author = _as_dict(post.get("author"), "post without an author")
             if not creator.wrote(author):
                 continue
             record = _post_record(post, now, times)
             if reason is None:
-                oldest = page.oldest
-                if oldest is None or record.published_at < oldest:
-                    page.oldest = record.published_at
+                page.oldest = _earliest(page.oldest, record.published_at)
             page.posts.append(record)
         return page
 
@@ -417,7 +414,7 @@ def _feed_items(body: Any) -> tuple[list[Any], str | None]:
 
 
 def _post_record(
-    post: Mapping[str, Any], now: datetime, times: dict[str, datetime | None] | None = None
+    post: Mapping[str, Any], now: datetime, times: dict[str, datetime | None]
 ) -> PostRecord:
     """The record of one post view; ``times`` remembers the times parsed on its page."""
     uri = post.get("uri")
@@ -425,8 +422,6 @@ def _post_record(
     if match is None:
         raise _Unexpected("post without an app.bsky.feed.post uri")
     record = _as_dict(post.get("record"), "post without a record")
-    if times is None:
-        times = {}
     published = _published_at(
         _time_on_page(record.get("createdAt"), times), _time_on_page(post.get("indexedAt"), times)
     )
@@ -436,7 +431,7 @@ def _post_record(
     did, rkey = match.groups()
     return PostRecord(
         platform_post_id=match.group(0),
-        published_at=published if published < now else now,
+        published_at=min(published, now),
         collected_at=now,
         kind="reply" if record.get("reply") else "post",
         url=f"https://bsky.app/profile/{did}/post/{rkey}",
