@@ -103,6 +103,16 @@ def postgres_databases() -> Iterator[_PostgresDatabases]:
     databases.close()
 
 
+@pytest.fixture
+def pg_scratch(postgres_databases: _PostgresDatabases) -> Iterator[str]:
+    """The URL of a freshly migrated PostgreSQL database of this test's own, dropped after."""
+    name = postgres_databases.create()
+    try:
+        yield postgres_databases.url_for(name)
+    finally:
+        postgres_databases.drop(name)
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) -> Iterator[str]:
     """A freshly migrated, empty database: a SQLite file, then a PostgreSQL database."""

@@ -209,13 +209,19 @@ def test_an_error_status_keeps_its_body_and_headers_on_the_default_transport() -
     assert response.request.url.path == "/x"
 
 
+#: (base URL, client parameters, path, parameters) every lean-path URL test starts from.
+URL_CASES: list[tuple[str, dict[str, str], str, Any]] = [
+    ("https://h.test/xrpc", {}, "app.bsky.feed.getAuthorFeed", {"actor": "did:plc:a", "n": 5}),
+    ("https://h.test/v3/", {"key": "k v"}, "/channels", {"id": "UCa,UCb", "part": "x"}),
+    ("https://h.test", {}, "api/v1/lookup", {"acct": "user@inst.social", "q": "ü &=?#"}),
+    ("https://h.test/p", {"a": "1"}, "get", [("actors", "a"), ("actors", "b")]),
+]
+
+
 @pytest.mark.parametrize(
     ("base", "client_params", "path", "params"),
     [
-        ("https://h.test/xrpc", {}, "app.bsky.feed.getAuthorFeed", {"actor": "did:plc:a", "n": 5}),
-        ("https://h.test/v3/", {"key": "k v"}, "/channels", {"id": "UCa,UCb", "part": "x"}),
-        ("https://h.test", {}, "api/v1/lookup", {"acct": "user@inst.social", "q": "ü &=?#"}),
-        ("https://h.test/p", {"a": "1"}, "get", [("actors", "a"), ("actors", "b")]),
+        *URL_CASES,
         ("https://h.test/p", {}, "with space", {"b": None, "c": True}),
         ("https://h.test/p", {}, "../up", None),
         ("https://h.test/p", {}, "a/b:c", None),
@@ -267,10 +273,7 @@ def test_a_plain_request_through_the_client_is_built_by_the_lean_path(
 @pytest.mark.parametrize(
     ("base", "client_params", "path", "params"),
     [
-        ("https://h.test/xrpc", {}, "app.bsky.feed.getAuthorFeed", {"actor": "did:plc:a", "n": 5}),
-        ("https://h.test/v3/", {"key": "k v"}, "/channels", {"id": "UCa,UCb", "part": "x"}),
-        ("https://h.test", {}, "api/v1/lookup", {"acct": "user@inst.social", "q": "ü &=?#"}),
-        ("https://h.test/p", {"a": "1"}, "get", [("actors", "a"), ("actors", "b")]),
+        *URL_CASES,
         ("https://h.test/p", {"a": "1"}, "get", {"a": "2"}),
         ("https://h.test/p", {}, "x", {"b": None, "c": True, "d": 1.5}),
         ("https://h.test/p", {}, "a/b:c", None),

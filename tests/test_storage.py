@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import func, select, text
@@ -122,18 +120,8 @@ def test_an_empty_database_is_created_at_head(tmp_path: Path) -> None:
     engine.dispose()
 
 
-@pytest.fixture
-def pg_database_url(postgres_databases: Any) -> Iterator[str]:
-    """A fresh migrated PostgreSQL database (for what only PostgreSQL has)."""
-    name = postgres_databases.create()
-    try:
-        yield postgres_databases.url_for(name)
-    finally:
-        postgres_databases.drop(name)
-
-
-def test_collectors_postgresql_sessions_speak_utc(pg_database_url: str) -> None:
-    engine = make_engine(pg_database_url)
+def test_collectors_postgresql_sessions_speak_utc(pg_scratch: str) -> None:
+    engine = make_engine(pg_scratch)
     try:
         with engine.connect() as conn:
             zone = conn.execute(text("SHOW TimeZone")).scalar()
@@ -143,8 +131,8 @@ def test_collectors_postgresql_sessions_speak_utc(pg_database_url: str) -> None:
     assert (zone, now.tzinfo if now else None) == ("UTC", UTC)
 
 
-def test_options_in_a_postgresql_url_are_kept_beside_utc(pg_database_url: str) -> None:
-    engine = make_engine(pg_database_url + "?options=-c%20search_path%3Dpg_catalog,public")
+def test_options_in_a_postgresql_url_are_kept_beside_utc(pg_scratch: str) -> None:
+    engine = make_engine(pg_scratch + "?options=-c%20search_path%3Dpg_catalog,public")
     try:
         with engine.connect() as conn:
             settings = conn.execute(

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -20,16 +18,6 @@ def fast_ticks(monkeypatch: pytest.MonkeyPatch) -> None:
     injected clock.
     """
     monkeypatch.setattr(collector.daemon, "tick_for", lambda _interval, _configured: 0.05)
-
-
-@pytest.fixture
-def pg_scratch(postgres_databases: Any) -> Iterator[str]:
-    """The URL of a freshly migrated PostgreSQL database of this test's own, dropped after."""
-    name = postgres_databases.create()
-    try:
-        yield postgres_databases.url_for(name)
-    finally:
-        postgres_databases.drop(name)
 
 
 @pytest.fixture
