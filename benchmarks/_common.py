@@ -101,9 +101,7 @@ class FakeServer:
 
     def calls(self) -> dict[str, int]:
         """Requests served so far, by ``platform/endpoint``."""
-        with urllib.request.urlopen(f"{self.url}/_calls", timeout=10) as response:  # noqa: S310
-            counted: dict[str, int] = json.loads(response.read())
-            return counted
+        return calls_at(self.url)
 
     def stop(self) -> None:
         """End the process we started (by its own id)."""
@@ -126,6 +124,13 @@ class FakeServer:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+def calls_at(root: str) -> dict[str, int]:
+    """Requests the fake-platform server at ``root`` has served so far, by ``platform/endpoint``."""
+    with urllib.request.urlopen(f"{root}/_calls", timeout=10) as response:  # noqa: S310
+        counted: dict[str, int] = json.loads(response.read())
+        return counted
 
 
 def diff_calls(before: dict[str, int], after: dict[str, int], prefix: str) -> dict[str, int]:

@@ -32,7 +32,6 @@ import json
 import os
 import tempfile
 import time
-import urllib.request
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -41,6 +40,7 @@ from typing import Any
 from benchmarks._common import (
     Column,
     FakeServer,
+    calls_at,
     cpu_seconds,
     diff_calls,
     emit,
@@ -334,13 +334,6 @@ def make_connector(shape: str, base: str, clock: ShiftedClock, transport: str) -
     return YouTubeConnector(yt, clock=clock, transport=chosen)
 
 
-def server_calls(root: str) -> dict[str, int]:
-    """The server's request counters."""
-    with urllib.request.urlopen(f"{root}/_calls", timeout=10) as response:  # noqa: S310
-        counted: dict[str, int] = json.loads(response.read())
-        return counted
-
-
 async def collector_passes(
     shape: str, root: str, names: Sequence[str], db_url: str, transport: str
 ) -> list[dict[str, Any]]:
@@ -367,7 +360,7 @@ async def collector_passes(
             clock.offset = timedelta(hours=7)
             with engine.begin() as conn:  # every account due again, as after one interval
                 conn.execute(update(ACCOUNT).values(next_due_at=clock()))
-        before_calls = server_calls(root)
+        before_calls = calls_at(root)
         cpu0, wall0 = cpu_seconds(), time.perf_counter()
         profile_rows = post_rows = passes = 0
         deadline = time.monotonic() + PASS_TIMEOUT_SECONDS
@@ -381,7 +374,7 @@ async def collector_passes(
             profile_rows += result.totals.profile_rows
             post_rows += result.totals.post_rows
         wall, cpu = time.perf_counter() - wall0, cpu_seconds() - cpu0
-        calls = diff_calls(before_calls, server_calls(root), shape)
+        calls = diff_calls(before_calls, calls_at(root), shape)
         results.append(
             {
                 "phase": label,
@@ -549,7 +542,7 @@ def worker(args: argparse.Namespace) -> None:
             return
         # The storing floor's schema and accounts are made before the pass, as Collector's are.
         sink = RawSqlite(workdir / "raw.db", names) if args.variant == "aiohttp+sqlite" else None
-        before = server_calls(root)
+        before = calls_at(root)
         cpu0, wall0 = cpu_seconds(), time.perf_counter()
         if args.variant == "dlt":
             profile_rows, post_rows = dlt_pass(root, names, workdir)
@@ -561,7 +554,7 @@ def worker(args: argparse.Namespace) -> None:
                 run_floor(client, args.shape, f"{root}/{args.shape}", names, sink)
             )
         wall, cpu = time.perf_counter() - wall0, cpu_seconds() - cpu0
-        calls = diff_calls(before, server_calls(root), args.shape)
+        calls = diff_calls(before, calls_at(root), args.shape)
         phase = {
             "phase": "first",
             "wall_s": wall,

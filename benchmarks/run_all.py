@@ -2,11 +2,11 @@
 
 ``python -m benchmarks.run_all [--quick] [--doc docs/performance.md]``
 
-Runs, in order, ``http_clients``, ``collection_pass``, ``storage``, ``queries`` and ``scale``
-(each in processes of its own, against the fake-platform server and the databases on
-127.0.0.1), prints their tables as they come, and writes them with the machine and the versions
-into ``--doc`` (``docs/performance.md`` by default). ``--quick`` shrinks every size for a smoke
-run of a few minutes (its figures are not the documented ones).
+Runs, in order, ``http_clients``, ``collection_pass``, ``feed_layers``, ``storage``, ``queries``
+and ``scale`` (each in processes of its own, against the fake-platform server and the databases
+on 127.0.0.1), prints their tables as they come, and writes them with the machine and the
+versions into ``--doc`` (``docs/performance.md`` by default). ``--quick`` shrinks every size for
+a smoke run of a few minutes (its figures are not the documented ones).
 """
 
 from __future__ import annotations
@@ -32,6 +32,8 @@ FULL: list[tuple[str, str, list[str]]] = [
     # Wall time at 20 ms is latency-bound and slow to measure: fewer repeats.
     ("collection_pass_20ms", "collection_pass",
      ["--accounts", "10000", "--latency-ms", "20", "--repeat", "1"]),
+    ("feed_layers", "feed_layers",
+     ["--requests", "10000", "--repeat", "5", "--instructions", "2000"]),
     ("storage", "storage", ["--accounts", "2000", "--passes", "50", "--repeat", "3"]),
     ("queries", "queries", ["--accounts", "10000", "--days", "365", "--repeat", "20"]),
     ("scale", "scale",
@@ -42,6 +44,7 @@ QUICK: list[tuple[str, str, list[str]]] = [
      ["--requests", "2000", "--connections", "16", "--repeat", "1"]),
     ("collection_pass", "collection_pass",
      ["--accounts", "500", "--latency-ms", "0", "--repeat", "1"]),
+    ("feed_layers", "feed_layers", ["--requests", "1000", "--repeat", "1"]),
     ("storage", "storage", ["--accounts", "200", "--passes", "10", "--repeat", "1"]),
     ("queries", "queries", ["--accounts", "300", "--days", "30", "--repeat", "5"]),
     ("scale", "scale", ["--accounts", "1000", "--idle-seconds", "3", "--pass-accounts", "1000"]),
@@ -50,6 +53,7 @@ TITLES = {
     "http_clients": "HTTP client cost per request (how the default transport was chosen)",
     "collection_pass": "Collection pass, no added latency: Collector beside the floors and dlt",
     "collection_pass_20ms": "Collection pass, 20 ms per request: Collector beside the floors",
+    "feed_layers": "One Bluesky feed request, layer by layer, beside the aiohttp floor",
     "storage": "Storage: bytes per snapshot row; upserts beside raw executemany",
     "queries": "Downstream queries over a year of 6-hourly snapshots",
     "scale": "Scale: the daemon at 10,000 and 100,000 accounts; one 100,000-account pass",
