@@ -97,6 +97,26 @@ Fetch = Callable[[str, Sequence[tuple[str, str]]], Awaitable[Any]]
 Sink = Callable[[list[tuple[Any, ...]], list[tuple[str, list[tuple[Any, ...]]]]], None]
 
 
+def feed_rows(body: Any, handle: str) -> list[tuple[Any, ...]]:
+    """What the floors keep of one getAuthorFeed answer: the creator's own posts' six values."""
+    rows = []
+    for item in body["feed"]:
+        post = item["post"]
+        if "reason" in item or post["author"]["handle"] != handle:
+            continue
+        rows.append(
+            (
+                post["uri"],
+                post["record"]["createdAt"],
+                post.get("likeCount"),
+                post.get("replyCount"),
+                post.get("repostCount"),
+                post.get("quoteCount"),
+            )
+        )
+    return rows
+
+
 async def floor_bluesky(
     fetch: Fetch, names: Sequence[str], sink: Sink | None = None
 ) -> tuple[int, int]:
@@ -110,22 +130,7 @@ async def floor_bluesky(
                 "app.bsky.feed.getAuthorFeed",
                 [("actor", handle), ("limit", "50"), ("filter", "posts_with_replies")],
             )
-        rows = []
-        for item in body["feed"]:
-            post = item["post"]
-            if "reason" in item or post["author"]["handle"] != handle:
-                continue
-            rows.append(
-                (
-                    post["uri"],
-                    post["record"]["createdAt"],
-                    post.get("likeCount"),
-                    post.get("replyCount"),
-                    post.get("repostCount"),
-                    post.get("quoteCount"),
-                )
-            )
-        return handle, rows
+        return handle, feed_rows(body, handle)
 
     for start in range(0, len(names), BLUESKY_BATCH):
         batch = names[start : start + BLUESKY_BATCH]

@@ -8,7 +8,7 @@ child process, and adds one piece of Collector's path to the layer before it:
 
 - ``aiohttp``: a bare ``aiohttp.ClientSession``, the answer decoded with orjson (the floor);
 - ``aiohttp+rows``: the same, and the six values per post the storing floor of
-  ``collection_pass`` picks into tuples;
+  ``collection_pass`` picks into tuples (``collection_pass.feed_rows``);
 - ``transport``: Collector's wire (:class:`connectors.http.AiohttpTransport`), URL written by
   the caller;
 - ``client``: the httpx client Collector builds over it (``make_client``: query written, client
@@ -52,6 +52,7 @@ from benchmarks._common import (
     run_child,
     table,
 )
+from benchmarks.collection_pass import feed_rows
 
 LAYERS = ("aiohttp", "aiohttp+rows", "transport", "client", "get_json", "fetch_posts")
 FEED = "app.bsky.feed.getAuthorFeed"
@@ -68,26 +69,6 @@ def actor(n: int) -> str:
 def feed_params(n: int) -> dict[str, Any]:
     """The query the connector sends for one feed page."""
     return {"actor": actor(n), "limit": 50, "filter": "posts_with_replies"}
-
-
-def rows_of(body: Any, handle: str) -> list[tuple[Any, ...]]:
-    """What the storing floor keeps of one answer (``collection_pass.floor_bluesky``)."""
-    rows = []
-    for item in body["feed"]:
-        post = item["post"]
-        if "reason" in item or post["author"]["handle"] != handle:
-            continue
-        rows.append(
-            (
-                post["uri"],
-                post["record"]["createdAt"],
-                post.get("likeCount"),
-                post.get("replyCount"),
-                post.get("repostCount"),
-                post.get("quoteCount"),
-            )
-        )
-    return rows
 
 
 async def drive(get: Callable[[int], Awaitable[Any]], requests: int) -> None:
@@ -143,7 +124,7 @@ async def run_layer(layer: str, root: str, requests: int) -> dict[str, Any]:
                 async with session.get(FEED, params=params) as response:
                     response.raise_for_status()
                     body = orjson.loads(await response.read())
-                return rows_of(body, actor(n)) if pick else body
+                return feed_rows(body, actor(n)) if pick else body
 
             return await measured(get_aiohttp, root, requests)
 
